@@ -4,11 +4,13 @@
 # when any stage failed. Stages: lint yamllint ruff sanity units netns molecule
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 export PATH="$top/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$top/tests/ansible.cfg"
 out="$top/tests/output/run-all"
 rm -rf "$out"; mkdir -p "$out"
+work=$(mktemp -d "${TMPDIR:-/tmp}/kube_proxy_mode.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(lint yamllint ruff sanity units netns molecule)
@@ -16,21 +18,42 @@ stages=("$@")
 # The collection as ansible-test wants it: a copy under .../ansible_collections/kube_proxy/mode
 # of the files git knows (tracked and untracked-but-not-ignored).
 collection_copy() {
-  local dest="$top/.cache/ansible-test/ansible_collections/kube_proxy/mode"
+  # outside the checkout: inside it, ansible-test would find the checkout's git and its .gitignore
+  local dest="$work/ansible_collections/kube_proxy/mode"
   rm -rf "$dest"; mkdir -p "$dest"
-  git -C "$top" ls-files -co --exclude-standard -z | (cd "$top" && xargs -0 -r cp --parents -t "$dest" 2>/dev/null || true)
-  # tests/output must not leak in; ansible-test creates its own
+  (
+    cd "$top" || exit 1
+    git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
+      if [ -e "$f" ]; then printf '%s\0' "$f"; fi
+    done | xargs -0 -r cp -P --parents -t "$dest"
+  )
   echo "$dest"
 }
 
 stage_lint()     { ansible-lint --profile production; }
 stage_yamllint() { yamllint --strict .; }
 stage_ruff()     { ruff check . && ruff format --check .; }
+# ansible-test --venv bootstraps pip with a get-pip script it downloads from a host that is not
+# reachable here; give it ours (ensurepip + PyPI) under the name it looks for.
+ansible_test_get_pip() {
+  local ver
+  ver=$(python - <<'PY'
+import re, ansible_test, os
+src = open(os.path.join(os.path.dirname(ansible_test.__file__), '_internal', 'python_requirements.py')).read()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
+PY
+)
+  mkdir -p ~/.ansible/test/cache
+  cp "$top/tests/utils/get_pip.py" ~/.ansible/test/cache/"get_pip_${ver//./_}.py"
+}
+
 stage_sanity() {
+  ansible_test_get_pip
   local d; d=$(collection_copy)
   (cd "$d" && ansible-test sanity --venv --requirements --python 3.11 --color no)
 }
 stage_units() {
+  ansible_test_get_pip
   local d; d=$(collection_copy)
   (cd "$d" && ansible-test units --venv --requirements --python 3.11 --color no)
 }
