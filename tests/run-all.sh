@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test stages in order (all of them, or those named as arguments) and ends with one
 # plain "N passed, N failed" line. Every stage runs even after a failure; the exit code is 1
-# when any stage failed. Stages: lint yamllint ruff sanity units netns molecule
+# when any stage failed. Stages: lint yamllint ruff sanity units galaxy netns molecule
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -13,7 +13,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/kube_proxy_mode.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(lint yamllint ruff sanity units netns molecule)
+[ ${#stages[@]} -gt 0 ] || stages=(lint yamllint ruff sanity units galaxy netns molecule)
 
 # The collection as ansible-test wants it: a copy under .../ansible_collections/kube_proxy/mode
 # of the files git knows (tracked and untracked-but-not-ignored).
@@ -57,6 +57,22 @@ stage_units() {
   local d; d=$(collection_copy)
   (cd "$d" && ansible-test units --venv --requirements --python 3.11 --color no)
 }
+# The collection as users get it: build the tarball, install it into an empty collections path,
+# and check that every playbook resolves by FQCN from there (and not from the checkout).
+stage_galaxy() {
+  local d="$work/galaxy" v
+  rm -rf "$d"; mkdir -p "$d/build" "$d/collections"
+  : > "$d/ansible.cfg"
+  (
+    export ANSIBLE_CONFIG="$d/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$d/collections"
+    ansible-galaxy collection build --force --output-path "$d/build" "$top" &&
+    ansible-galaxy collection install --offline "$d"/build/kube_proxy-mode-*.tar.gz || exit 1
+    for v in preflight prepare migrate rollback report; do
+      ansible-playbook -i localhost, --syntax-check "kube_proxy.mode.$v" || exit 1
+    done
+  )
+}
+
 stage_netns()    { python -m pytest -q -p no:cacheprovider tests/netns --junitxml "$out/netns.xml"; }
 stage_molecule() { bash "$top/tests/run-molecule.sh"; }
 
