@@ -1,0 +1,254 @@
+# Copyright (c) kube_proxy.mode contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read kube-proxy's kernel state on the node with few processes (used by node_facts and cleanup).
+
+One iptables-save per backend and family, one `nft -j list tables` (+ one `nft -j list table`
+per kube-proxy table), one `ipset list -n`, a read of /proc/net/ip_vs, `ip -j addr` only when
+kube-ipvs0 exists, /proc/modules and modules.dep/modules.builtin as files. A missing tool is
+reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+from ansible_collections.kube_proxy.mode.plugins.module_utils import _netstate as ns
+
+BACKENDS = ('legacy', 'nft')
+FAMILIES = (('ipv4', 'iptables'), ('ipv6', 'ip6tables'))
+
+
+def _read(path):
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+class NodeReader:
+    """Collects state through an AnsibleModule (run_command, get_bin_path)."""
+
+    def __init__(self, module, proc_root='/proc', sys_root='/sys', modules_root='/lib/modules'):
+        self.module = module
+        self.proc_root = proc_root
+        self.sys_root = sys_root
+        self.modules_root = modules_root
+        self.missing = set()
+        self.errors = []
+        self._bins = {}
+        self._outputs = {}
+
+    # -- helpers ------------------------------------------------------------------------------
+    def bin(self, name, record=True):
+        if name not in self._bins:
+            self._bins[name] = self.module.get_bin_path(name, required=False, opt_dirs=['/usr/sbin', '/sbin'])
+        if self._bins[name] is None and record:
+            self.missing.add(name)
+        return self._bins[name]
+
+    def run(self, args, data=None, what=None):
+        rc, out, err = self.module.run_command(args, data=data, binary_data=True, environ_update={'LC_ALL': 'C'})
+        if rc != 0:
+            self.errors.append('%s: rc=%d %s' % (what or ' '.join(args), rc, (err or out).strip()[:400]))
+        return rc, out, err
+
+    # -- iptables -----------------------------------------------------------------------------
+    def iptables_commands(self):
+        """[(backend, family, save_bin, restore_bin)] for the backends present on the node."""
+        found = []
+        for family, prog in FAMILIES:
+            any_suffixed = False
+            for backend in BACKENDS:
+                save = self.bin('%s-%s-save' % (prog, backend), record=False)
+                restore = self.bin('%s-%s-restore' % (prog, backend), record=False)
+                if save and restore:
+                    any_suffixed = True
+                    found.append((backend, family, save, restore))
+            if not any_suffixed:
+                save = self.bin('%s-save' % prog)
+                restore = self.bin('%s-restore' % prog)
+                if save and restore:
+                    backend = self.iptables_default_backend(prog) or 'unknown'
+                    found.append((backend, family, save, restore))
+        return found
+
+    def iptables_default_backend(self, prog='iptables'):
+        out = self.tool_output(prog, ['--version'])
+        return ns.iptables_version_backend(out)
+
+    def read_iptables(self):
+        """{(backend, family): (parsed tables, restore_bin)}"""
+        state = {}
+        for backend, family, save, restore in self.iptables_commands():
+            rc, out, _err = self.run([save], what='%s (%s %s)' % (os.path.basename(save), backend, family))
+            if rc != 0:
+                continue
+            state[(backend, family)] = (ns.parse_iptables_save(out), restore)
+        return state
+
+    # -- nft ----------------------------------------------------------------------------------
+    def read_nft_tables(self):
+        nft = self.bin('nft')
+        if not nft:
+            return None
+        rc, out, _err = self.run([nft, '-j', 'list', 'tables'])
+        if rc != 0:
+            return None
+        try:
+            return ns.parse_nft_tables(out)
+        except ValueError as e:
+            self.errors.append('nft -j list tables: %s' % e)
+            return None
+
+    def read_nft_table(self, family, name):
+        rc, out, _err = self.run([self.bin('nft'), '-j', 'list', 'table', family, name])
+        if rc != 0:
+            return None
+        try:
+            return ns.summarize_nft_table(out)
+        except ValueError as e:
+            self.errors.append('nft -j list table %s %s: %s' % (family, name, e))
+            return None
+
+    # -- ipset / ipvs / device ----------------------------------------------------------------
+    def read_ipsets(self):
+        ipset = self.bin('ipset')
+        if not ipset:
+            return None
+        rc, out, _err = self.run([ipset, 'list', '-n'])
+        return ns.parse_ipset_names(out) if rc == 0 else None
+
+    def read_nodeports(self, names):
+        """(proto, port) pairs in the ipvs proxier's NodePort sets (for NodePort virtual servers)."""
+        wanted = [n for n in names if n in ns.NODEPORT_IPSETS]
+        if not wanted or not self.bin('ipset'):
+            return set()
+        rc, out, _err = self.run([self.bin('ipset'), 'save'])
+        if rc != 0:
+            return set()
+        return ns.nodeports_from_sets(ns.parse_ipset_save_members(out, frozenset(wanted)))
+
+    def read_ipvs(self):
+        """None when the ip_vs module is not loaded (no /proc/net/ip_vs)."""
+        text = _read(os.path.join(self.proc_root, 'net', 'ip_vs'))
+        return None if text is None else ns.parse_proc_ip_vs(text)
+
+    def device_exists(self, name=ns.KUBE_IPVS_DEVICE):
+        return os.path.exists(os.path.join(self.sys_root, 'class', 'net', name))
+
+    def read_device_addresses(self, name=ns.KUBE_IPVS_DEVICE):
+        ip = self.bin('ip')
+        if not ip:
+            return []
+        rc, out, _err = self.run([ip, '-j', 'addr', 'show', 'dev', name])
+        return ns.parse_ip_addr_json(out) if rc == 0 else []
+
+    # -- kernel, tools --------------------------------------------------------------------------
+    def kernel(self):
+        release = (_read(os.path.join(self.proc_root, 'sys', 'kernel', 'osrelease')) or platform.release()).strip()
+        proc_modules = _read(os.path.join(self.proc_root, 'modules'))
+        loaded = ns.parse_proc_modules(proc_modules) if proc_modules is not None else []
+        base = os.path.join(self.modules_root, release)
+        dep = _read(os.path.join(base, 'modules.dep'))
+        builtin = _read(os.path.join(base, 'modules.builtin'))
+        available = ns.parse_modules_list(dep) if dep is not None else None
+        builtin_set = ns.parse_modules_list(builtin) if builtin is not None else set()
+        return {
+            'release': release,
+            'modules_info': 'complete' if dep is not None and proc_modules is not None else 'partial',
+            'modules': ns.module_report(loaded, builtin_set, available),
+        }
+
+    def tool_output(self, name, args):
+        key = (name, tuple(args))
+        if key not in self._outputs:
+            path = self.bin(name)
+            out = None
+            if path:
+                rc, stdout, stderr = self.module.run_command([path] + args, environ_update={'LC_ALL': 'C'})
+                out = (stdout or stderr) if rc == 0 else None
+            self._outputs[key] = out
+        return self._outputs[key]
+
+    def tool_versions(self):
+        versions = {}
+        for name, args in (('nft', ['--version']), ('iptables', ['--version']), ('ipset', ['--version'])):
+            versions[name] = ns.parse_tool_version(self.tool_output(name, args))
+        # ipvsadm --version exits 0 on current releases but prints to stdout; older ones used stderr
+        versions['ipvsadm'] = ns.parse_tool_version(self.tool_output('ipvsadm', ['--version']))
+        return versions
+
+
+def gather(reader, with_versions=True):
+    """Full picture of kube-proxy state. Returns (facts, raw) where raw keeps what cleanup needs."""
+    ipt = reader.read_iptables()
+    summaries = {}
+    for (backend, family), (tables, _restore) in sorted(ipt.items()):
+        summaries.setdefault(backend, {})[family] = ns.summarize_iptables(tables)
+    flat = [s for fam in summaries.values() for s in fam.values()]
+
+    hint_backends = sorted({b for b, fams in summaries.items() if any(s['hint'] for s in fams.values())})
+
+    nft_tables = reader.read_nft_tables()
+    kp_tables = ns.kube_proxy_nft_tables(nft_tables or [])
+    nft_counts = {'chains': 0, 'rules': 0, 'sets': 0, 'maps': 0, 'elements': 0}
+    for family, name in kp_tables:
+        c = reader.read_nft_table(family, name)
+        for k, v in (c or {}).items():
+            nft_counts[k] += v
+
+    ipset_names = reader.read_ipsets()
+    kp_sets = ns.kube_proxy_ipsets(ipset_names or [])
+
+    ipvs_services = reader.read_ipvs()
+    dev = reader.device_exists()
+    dev_addrs = reader.read_device_addresses() if dev else []
+    nodeports = reader.read_nodeports(kp_sets) if ipvs_services else set()
+    mine, other = ns.kube_proxy_ipvs_services(ipvs_services or [], dev_addrs, nodeports)
+
+    ipvs_present = bool(dev or mine or kp_sets)
+    modes = ns.detect_modes(flat, ipvs_present, kp_tables)
+
+    facts = {
+        'modes': modes,
+        'kubelet_iptables_backend': hint_backends[0] if len(hint_backends) == 1 else (hint_backends or None),
+        'iptables': summaries,
+        'ipvs': {
+            'loaded': ipvs_services is not None,
+            'services': len(ipvs_services or []),
+            'kube_proxy_services': len(mine),
+            'other_services': len(other),
+            'kube_ipvs0': dev,
+            'kube_ipvs0_addresses': len(dev_addrs),
+        },
+        'ipsets': kp_sets,
+        'nftables': {
+            'tables': ['%s %s' % t for t in (nft_tables or [])],
+            'kube_proxy_tables': ['%s %s' % t for t in kp_tables],
+            'counts': nft_counts,
+        },
+        'counts': {
+            'iptables_chains': sum(s['kube_proxy_chains'] for s in flat),
+            'iptables_rules': sum(s['kube_proxy_rules'] + s['jump_rules'] for s in flat),
+            'ipvs_services': len(mine),
+            'ipsets': len(kp_sets),
+            'nft_tables': len(kp_tables),
+            'nft_elements': nft_counts['elements'],
+        },
+    }
+    if with_versions:
+        facts['kernel'] = reader.kernel()
+        facts['tools'] = reader.tool_versions()
+        facts['iptables_default_backend'] = reader.iptables_default_backend()
+    facts['missing_tools'] = sorted(reader.missing)
+    facts['errors'] = list(reader.errors)
+    raw = {
+        'iptables': ipt,
+        'nft_tables': nft_tables or [],
+        'ipset_names': ipset_names or [],
+        'ipvs_mine': mine,
+        'kube_ipvs0': dev,
+    }
+    return facts, raw
