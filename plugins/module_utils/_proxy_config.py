@@ -232,6 +232,23 @@ def parse_duration(value):
     return sign * total
 
 
+def plain(value):
+    """Deep copy with plain Python types (Ansible's str/dict subclasses become str/dict)."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
 def _is_int(value):
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -705,8 +722,8 @@ def current_config(variables, live_config=None):
             live_config = yaml.safe_load(live_config)
         if not isinstance(live_config, dict):
             raise ProxyConfigError("the live config must be a KubeProxyConfiguration mapping")
-        return copy.deepcopy(live_config)
-    return kubespray_config(variables)
+        return plain(live_config)
+    return kubespray_config(plain(variables or {}))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -752,6 +769,8 @@ def translate(current, target_mode, overrides=None, kernel_versions=None, kube_v
         raise ProxyConfigError("current config must be a mapping")
     if overrides is not None and not isinstance(overrides, dict):
         raise ProxyConfigError("kube_proxy_target_config must be a mapping of KubeProxyConfiguration fields")
+    current = plain(current)
+    overrides = plain(overrides)
     source = effective_mode(current)
     warnings = []
     cfg = copy.deepcopy(current)
@@ -939,7 +958,7 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
         if hostvars_by_host.get(host) is None:
             raise ProxyConfigError("host %s has no hostvars" % host)
         v = dict(defaults or {})
-        v.update((k, val) for k, val in hostvars_by_host[host].items() if val is not None)
+        v.update((k, plain(val)) for k, val in hostvars_by_host[host].items() if val is not None)
         errors = []
         base = current_config(v, live_config)
         mode = v.get("kube_proxy_target_mode")
@@ -1047,6 +1066,7 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
 # ---------------------------------------------------------------------------------------------
 def config_text(config):
     """config.conf text: YAML dumped from data (block style, sorted keys)."""
+    config = plain(config)
     if HAS_YAML:
         return yaml.safe_dump(config, default_flow_style=False, sort_keys=True)
     return json.dumps(config, sort_keys=True, indent=2) + "\n"  # pragma: no cover - JSON is YAML
@@ -1089,7 +1109,8 @@ def render_group_manifests(group, config, variables=None):
         raise ProxyConfigError("node group name %s" % problems[0])
     if not isinstance(config, dict):
         raise ProxyConfigError("config must be a KubeProxyConfiguration mapping")
-    v = variables or {}
+    v = plain(variables or {})
+    config = plain(config)
     name = group_resource_name(group)
     labels = {
         APP_LABEL: APP_VALUE,
@@ -1180,7 +1201,7 @@ def render_kubeadm_configmap(config, live_configmap=None):
     """
     if not isinstance(config, dict):
         raise ProxyConfigError("config must be a KubeProxyConfiguration mapping")
-    live = live_configmap or {}
+    live = plain(live_configmap or {})
     data = dict(live.get("data") or {})
     data["config.conf"] = config_text(config)
     labels = dict((live.get("metadata") or {}).get("labels") or {"app": "kube-proxy"})
