@@ -2,7 +2,7 @@
 # Installs the Debian packages the tests and the lab need on the host (root, apt-get).
 set -euo pipefail
 pkgs=(qemu-system-x86 qemu-utils mmdebstrap vde2 e2fsprogs openssh-client
-      nftables iptables ipset iproute2 conntrack kmod shellcheck git make python3-venv)
+      nftables iptables ipset iproute2 conntrack kmod dpkg-dev shellcheck git make python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
