@@ -81,6 +81,23 @@ KUBESPRAY_DEFAULTS = {
     "kube_feature_gates": [],
 }
 
+# Every host variable the collection reads for the configuration (the filter proxy_config_groups
+# reads only these from hostvars).
+READ_VARIABLES = tuple(
+    sorted(
+        set(KUBESPRAY_DEFAULTS)
+        | {
+            "kube_proxy_target_mode",
+            "kube_proxy_target_config",
+            "kube_proxy_node_group",
+            "kube_version",
+            "ansible_kernel",
+            "kube_proxy_image_repo",
+            "kube_proxy_image_tag",
+        }
+    )
+)
+
 # ---------------------------------------------------------------------------------------------
 # Schema of KubeProxyConfiguration v1alpha1 (staging/src/k8s.io/kube-proxy/config/v1alpha1/types.go)
 # A leaf is a type tag; a dict is a nested struct; ("list", tag) / ("map", tag) are collections.
@@ -941,16 +958,17 @@ def _diff_paths(left, right, prefix=""):
     return [] if _canonical(left) == _canonical(right) else [prefix or "config"]
 
 
-def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults=None):
+def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults=None, kube_version=None):
     """Group hosts by kube_proxy_node_group and build each group's target config.
 
     hostvars_by_host: {host: vars}; hosts: the hosts to consider (default: all of them).
     live_config: the live config.conf of kube-system/kube-proxy (dict or YAML text), the base when given.
     defaults: Kubespray's defaults to use for variables a host does not set (default: KUBESPRAY_DEFAULTS).
+    kube_version: Kubernetes version for hosts that do not set kube_version.
     Returns {group: {mode, current_mode, hosts, config, warnings, errors, kube_version}}. Problems
     with a host's variables are in its group's errors, naming host, variable and allowed values.
     """
-    if not isinstance(hostvars_by_host, dict):
+    if not hasattr(hostvars_by_host, "get"):
         raise ProxyConfigError("hostvars must be a mapping of host name to variables")
     names = list(hosts) if hosts is not None else sorted(hostvars_by_host)
     per_host = {}
@@ -976,7 +994,7 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
         group = v.get("kube_proxy_node_group") or (mode if mode in MODES else "invalid")
         for problem in group_name_errors(group):
             errors.append("host %s: kube_proxy_node_group %s" % (host, problem))
-        kube_version = v.get("kube_version")
+        host_version = v.get("kube_version") or kube_version
         config, warnings = (base, [])
         if mode in MODES:
             config, warnings = translate(
@@ -984,7 +1002,7 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
                 mode,
                 overrides,
                 kernel_versions=[v["ansible_kernel"]] if v.get("ansible_kernel") else None,
-                kube_version=kube_version,
+                kube_version=host_version,
             )
         per_host[host] = {
             "group": str(group),
@@ -993,7 +1011,7 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
             "config": config,
             "warnings": warnings,
             "errors": errors,
-            "kube_version": kube_version,
+            "kube_version": host_version,
             "kernel": v.get("ansible_kernel"),
             "base": base,
             "overrides": overrides,
@@ -1026,15 +1044,15 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
                         % (group, members[0], host, ", ".join(paths))
                     )
         versions = sorted({str(per_host[h]["kube_version"]) for h in members if per_host[h]["kube_version"]})
-        kube_version = versions[0] if versions else None
+        group_version = versions[0] if versions else None
         if not versions:
             errors.append("node group %s: kube_version is not set for hosts %s" % (group, ", ".join(members)))
         elif len(versions) > 1:
             errors.append("node group %s: hosts disagree on kube_version (%s)" % (group, ", ".join(versions)))
         config = first["config"]
-        if kube_version and first["mode"] in MODES:
+        if group_version and first["mode"] in MODES:
             try:
-                for problem in config_errors(config, kube_version):
+                for problem in config_errors(config, group_version):
                     errors.append("node group %s (hosts %s): %s" % (group, ", ".join(members), problem))
             except ProxyConfigError as exc:
                 errors.append("node group %s: %s" % (group, exc))
@@ -1047,7 +1065,7 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
                 first["mode"],
                 first["overrides"],
                 kernel_versions=kernels if all(kernels) else None,
-                kube_version=kube_version,
+                kube_version=group_version,
             )
         result[group] = {
             "mode": first["mode"],
@@ -1056,7 +1074,7 @@ def build_group_configs(hostvars_by_host, hosts=None, live_config=None, defaults
             "config": config,
             "warnings": warnings,
             "errors": errors,
-            "kube_version": kube_version,
+            "kube_version": group_version,
         }
     return result
 
