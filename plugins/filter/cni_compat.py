@@ -51,9 +51,10 @@ options:
     type: str
   kernel_version:
     description:
-      - Kernel release of the node(s), for example C(ansible_facts.kernel).
+      - Kernel release of the node(s), for example C(ansible_facts.kernel), or a list of them (the
+        nodes of a group); the oldest one decides.
       - Without it the kernel rule is not checked.
-    type: str
+    type: raw
   override_reason:
     description:
       - A sentence that accepts an C(unverified) verdict (the value of C(kube_proxy_cni_override_reason)).

@@ -323,6 +323,8 @@ def _cni_row_verdict(matrix, cni, mode, version, settings):
 def evaluate(matrix, cni, mode, version=None, settings=None, kube_version=None, kernel_version=None):
     """Verdict of running kube-proxy in `mode` next to `cni` at `version` with `settings`.
 
+    kernel_version may be a list (the nodes of a group): the oldest kernel decides.
+
     Returns {cni, version, mode, verdict, reasons, required_settings, sources, rows, settings}.
     """
     if not isinstance(matrix, dict) or 'rows' not in matrix or 'cnis' not in matrix:
@@ -332,7 +334,10 @@ def evaluate(matrix, cni, mode, version=None, settings=None, kube_version=None, 
     name = canonical_cni(cni)
     norm = normalize_settings(name, settings)
     kube = parse_version(kube_version)
-    kernel = parse_version(kernel_version)
+    # a list of kernels (one per node of the group): the oldest one decides
+    kernels = kernel_version if isinstance(kernel_version, (list, tuple)) else [kernel_version]
+    parsed_kernels = [parse_version(k) for k in kernels if parse_version(k) is not None]
+    kernel = min(parsed_kernels) if parsed_kernels else None
     result = {
         'cni': name,
         'version': format_version(version),
@@ -529,12 +534,23 @@ def _container(ds, wanted, image_hint):
     return containers[0] if containers else {}
 
 
+_ENV_KEYS = (
+    'FELIX_NFTABLESMODE',
+    'FELIX_BPFENABLED',
+    'FELIX_IPTABLESBACKEND',
+    'FELIX_KUBENODEPORTRANGES',
+    'ENABLE_NFTABLES',
+)
+
+
 def _env(container, notes):
     env = {}
     for item in container.get('env') or []:
+        if item.get('name') not in _ENV_KEYS:
+            continue
         if 'value' in item:
             env[item['name']] = item['value']
-        elif 'valueFrom' in item and item['name'].startswith(('FELIX_', 'ENABLE_NFTABLES')):
+        elif 'valueFrom' in item:
             notes.append('%s comes from %s and was not resolved.' % (item['name'], list(item['valueFrom'])[0]))
     return env
 
@@ -622,9 +638,7 @@ def _describe(ds, cni, container_name, hint, cms, inst):
     settings = {}
     if cni == 'calico':
         env = _env(container, notes)
-        for key in ('FELIX_NFTABLESMODE', 'FELIX_BPFENABLED', 'FELIX_IPTABLESBACKEND', 'FELIX_KUBENODEPORTRANGES'):
-            if key in env:
-                settings[key] = env[key]
+        settings.update((k, v) for k, v in env.items() if k.startswith('FELIX_'))
         if inst:
             network = ((inst[0].get('spec') or {}).get('calicoNetwork')) or {}
             dataplane = network.get('linuxDataplane') or 'Iptables'

@@ -234,6 +234,11 @@ def test_kernel_below_5_13_blocks_nftables_only(matrix):
     )
     assert evaluate(matrix, 'aws-vpc-cni', 'nftables', kernel_version='5.13.0', **args)['verdict'] == 'supported'
     assert evaluate(matrix, 'aws-vpc-cni', 'iptables', kernel_version='4.19.0', **args)['verdict'] == 'supported'
+    mixed = ['6.1.0-28-amd64', '5.10.0-33-amd64', None]
+    assert evaluate(matrix, 'aws-vpc-cni', 'nftables', kernel_version=mixed, **args)['verdict'] == 'unsupported'
+    assert evaluate(matrix, 'aws-vpc-cni', 'nftables', kernel_version=['6.1.0', '6.12.1'], **args)['verdict'] == (
+        'supported'
+    )
 
 
 def test_ipvs_deprecation_warns_from_1_35(matrix):
