@@ -1,0 +1,100 @@
+# Copyright (c) kube_proxy.mode contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""node_facts run for real in network namespaces loaded with kube-proxy rulesets."""
+
+from __future__ import annotations
+
+
+def test_empty_namespace_reports_no_mode(netns):
+    ns = netns()
+    facts = ns.facts()
+    assert facts['modes'] == []
+    assert facts['counts'] == {
+        'iptables_chains': 0,
+        'iptables_rules': 0,
+        'ipvs_services': 0,
+        'ipsets': 0,
+        'nft_tables': 0,
+        'nft_elements': 0,
+    }
+    assert facts['kubelet_iptables_backend'] is None
+    assert facts['ipvs']['loaded'] is False  # the host kernel has no ip_vs
+    assert facts['errors'] == []
+    assert facts['tools']['nft'] and facts['tools']['iptables'] and facts['tools']['ipset']
+    assert facts['kernel']['release']
+
+
+def test_iptables_mode_in_both_backends_and_families(netns, gen):
+    ns = netns()
+    ns.restore('legacy', 'ipv4', gen.iptables_mode(20))
+    ns.restore('nft', 'ipv6', gen.iptables_mode(10, family='ipv6'))
+    facts = ns.facts()
+    assert facts['modes'] == ['iptables']
+    v4 = facts['iptables']['legacy']['ipv4']
+    v6 = facts['iptables']['nft']['ipv6']
+    # 20 services: SVC + SEP each, NodePort EXT every 10th
+    assert v4['service_chains'] == 20 * 2 + 2
+    assert v6['service_chains'] == 10 * 2 + 1
+    assert v4['kube_proxy_chains'] == v4['service_chains'] + 7 + 5
+    assert facts['iptables']['nft']['ipv4']['kube_proxy_chains'] == 0
+    assert v4['hint'] and v6['hint']
+    assert facts['kubelet_iptables_backend'] == ['legacy', 'nft']
+    assert facts['counts']['iptables_chains'] == v4['kube_proxy_chains'] + v6['kube_proxy_chains']
+    # the iptables-nft backend's own tables are listed but are not kube-proxy's nftables mode
+    assert 'ip6 nat' in facts['nftables']['tables']
+    assert facts['nftables']['kube_proxy_tables'] == []
+
+
+def test_kubelet_hint_names_the_backend(netns, gen):
+    ns = netns()
+    ns.restore('nft', 'ipv4', gen.iptables_mode(1))
+    assert ns.facts()['kubelet_iptables_backend'] == 'nft'
+
+
+def test_nftables_mode(netns, gen):
+    ns = netns()
+    ns.nft(gen.nftables_mode(5))
+    ns.nft(gen.foreign_nft())
+    facts = ns.facts()
+    assert facts['modes'] == ['nftables']
+    assert facts['nftables']['kube_proxy_tables'] == ['ip kube-proxy', 'ip6 kube-proxy']
+    assert 'inet filter' in facts['nftables']['tables'] and 'ip calico-fw' in facts['nftables']['tables']
+    # per family: 5 cluster-ips elements + 5 service-ips map elements
+    assert facts['counts']['nft_elements'] == 20
+    assert facts['counts']['nft_tables'] == 2
+    assert facts['nftables']['counts']['chains'] == 2 * (4 + 2 * 5)
+
+
+def test_ipvs_leftovers_without_ip_vs(netns, gen):
+    ns = netns()
+    ns.sh(['ipset', 'restore'], data=gen.ipvs_ipsets(('ipv4', 'ipv6')))
+    ns.restore('nft', 'ipv4', gen.ipvs_mode())
+    ns.sh('ip link add kube-ipvs0 type bridge && ip addr add 10.96.0.1/32 dev kube-ipvs0')
+    facts = ns.facts()
+    assert facts['modes'] == ['ipvs']
+    assert facts['ipvs']['kube_ipvs0'] is True and facts['ipvs']['kube_ipvs0_addresses'] == 1
+    assert 'KUBE-CLUSTER-IP' in facts['ipsets'] and 'KUBE-6-CLUSTER-IP' in facts['ipsets']
+    assert 'KUBE-SRC-KUBEROUTERXYZ' not in facts['ipsets']
+    assert facts['iptables']['nft']['ipv4']['ipvs_chains'] == 6
+
+
+def test_mixed_stale_state(netns, gen):
+    ns = netns()
+    ns.restore('nft', 'ipv4', gen.iptables_mode(3))
+    ns.sh(['ipset', 'restore'], data=gen.ipvs_ipsets(foreign=False))
+    ns.restore('legacy', 'ipv4', gen.ipvs_mode(foreign=False))
+    ns.nft(gen.nftables_mode(1, families=('ip',)))
+    facts = ns.facts()
+    assert facts['modes'] == ['iptables', 'ipvs', 'nftables']
+
+
+def test_check_mode_and_versions_off(netns, gen):
+    ns = netns()
+    ns.restore('nft', 'ipv4', gen.iptables_mode(2))
+    before = ns.save('nft', 'ipv4')
+    result = ns.module('node_facts', check_mode=True, versions=False)
+    facts = result['ansible_facts']['kube_proxy_node']
+    assert result['changed'] is False
+    assert facts['modes'] == ['iptables']
+    assert 'tools' not in facts and 'kernel' not in facts
+    assert ns.save('nft', 'ipv4') == before

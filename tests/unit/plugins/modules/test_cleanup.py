@@ -1,0 +1,86 @@
+# Copyright (c) kube_proxy.mode contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from ansible_collections.kube_proxy.mode.plugins.modules import cleanup
+from ansible_collections.kube_proxy.mode.tests.unit.plugins.modules.netstate_fake import (
+    ALL_TOOLS,
+    FakeNode,
+    fixture,
+    run,
+)
+
+
+def ipvs_node(tools=ALL_TOOLS):
+    return FakeNode(
+        tools=tools,
+        outputs={
+            ('iptables-nft-save',): (0, fixture('ipvs-mode.rules'), ''),
+            ('ipset', 'list', '-n'): (0, 'KUBE-CLUSTER-IP\nKUBE-NODE-PORT-TCP\nKUBE-SRC-ABC\n', ''),
+            ('ipset', 'save'): (0, 'add KUBE-NODE-PORT-TCP 30080\n', ''),
+            ('ip', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'): (0, fixture('ip_addr_kube_ipvs0.json'), ''),
+            ('nft', '-j', 'list', 'tables'): (0, '{"nftables": []}', ''),
+        },
+        files={'/proc/net/ip_vs': fixture('proc_net_ip_vs.txt')},
+        devices=['kube-ipvs0'],
+    )
+
+
+def test_ipvs_cleanup_order_and_bulk(monkeypatch):
+    node = ipvs_node()
+    failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'ipvs'}, diff=True)
+    assert not failed, result
+    assert result['changed'] is True
+    assert result['removed']['ipvs_services'] == [
+        'tcp 10.96.0.1:443',
+        'tcp 10.96.0.10:53',
+        'udp 10.96.0.10:53',
+        'tcp 192.168.1.10:30080',
+        'tcp [fd00:10:233::1]:443',
+    ]
+    assert result['removed']['ipsets'] == ['KUBE-CLUSTER-IP', 'KUBE-NODE-PORT-TCP']
+    changes = [(c, d) for c, d in node.calls if d is not None or c[:3] == ('ip', 'link', 'del')]
+    order = [c[0] for c, _d in changes]
+    assert order == ['ipvsadm', 'ip', 'iptables-nft-restore', 'ipset']
+    assert changes[0][1].count('-D ') == 5 and 'tcp 192.168.1.100' not in changes[0][1]
+    assert changes[2][0][1] == '--noflush'
+    assert changes[3][1] == 'destroy KUBE-CLUSTER-IP\ndestroy KUBE-NODE-PORT-TCP\n'
+    assert result['diff']['before']['ipvs_services'] == 5
+    assert result['diff']['before_header'] == 'kube-proxy ipvs state (before)'
+
+
+def test_ipvs_cleanup_check_mode_runs_nothing(monkeypatch):
+    node = ipvs_node()
+    failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'ipvs'}, check_mode=True)
+    assert not failed and result['changed'] is True
+    assert result['after'] == dict.fromkeys(result['before'], 0)
+    assert all(d is None for _c, d in node.calls)
+    assert not any(c[0] in ('ipvsadm',) or c[:2] == ('ip', 'link') for c in node.commands())
+
+
+def test_ipvs_cleanup_without_ipvsadm_fails_before_changing(monkeypatch):
+    node = ipvs_node(tools=[t for t in ALL_TOOLS if t != 'ipvsadm'])
+    failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'ipvs'})
+    assert failed
+    assert 'ipvsadm is missing' in result['msg']
+    assert all(d is None for _c, d in node.calls)
+
+
+def test_restore_failure_is_reported(monkeypatch):
+    node = FakeNode(
+        tools=ALL_TOOLS,
+        outputs={
+            ('iptables-legacy-save',): (0, fixture('iptables-mode.rules'), ''),
+            ('iptables-legacy-restore', '--noflush', '--wait=10'): (4, '', 'iptables-restore: line 7 failed'),
+        },
+    )
+    failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'iptables'})
+    assert failed
+    assert 'line 7 failed' in result['msg'] and 'legacy/ipv4' in result['msg']
+
+
+def test_nftables_cleanup_without_nft_changes_nothing(monkeypatch):
+    node = FakeNode(tools=['iptables-nft-save', 'iptables-nft-restore'])
+    failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'nftables'})
+    assert not failed and result['changed'] is False
+    assert 'nft' in result['missing_tools']

@@ -1,0 +1,76 @@
+# Copyright (c) kube_proxy.mode contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+from ansible_collections.kube_proxy.mode.plugins.modules import node_facts
+from ansible_collections.kube_proxy.mode.tests.unit.plugins.modules.netstate_fake import (
+    ALL_TOOLS,
+    FakeNode,
+    fixture,
+    run,
+)
+
+
+def test_node_without_tools_reports_them(monkeypatch):
+    node = FakeNode(tools=['iptables-save', 'iptables-restore', 'iptables'])
+    node.outputs[('iptables', '--version')] = (0, 'iptables v1.8.7 (legacy)', '')
+    node.outputs[('iptables-save',)] = (0, fixture('iptables-mode.rules'), '')
+    failed, result = run(node_facts.main, monkeypatch, node)
+    assert not failed and result['changed'] is False
+    facts = result['ansible_facts']['kube_proxy_node']
+    assert facts['modes'] == ['iptables']
+    # the plain iptables-save is read once and attributed to the backend `iptables --version` names
+    assert list(facts['iptables']) == ['legacy']
+    assert facts['iptables_default_backend'] == 'legacy'
+    assert facts['missing_tools'] == ['ip6tables-restore', 'ip6tables-save', 'ipset', 'ipvsadm', 'nft']
+    assert facts['tools'] == {'nft': None, 'iptables': '1.8.7', 'ipset': None, 'ipvsadm': None}
+    assert facts['ipvs']['loaded'] is False
+    assert facts['kernel']['modules_info'] == 'partial'
+
+
+def test_ipvs_node_from_recorded_outputs(monkeypatch):
+    node = FakeNode(
+        tools=ALL_TOOLS,
+        outputs={
+            ('iptables-nft-save',): (0, fixture('ipvs-mode.rules'), ''),
+            ('ipset', 'list', '-n'): (0, 'KUBE-CLUSTER-IP\nKUBE-NODE-PORT-TCP\ncali40all-hosts\n', ''),
+            ('ipset', 'save'): (
+                0,
+                'create KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30080\n',
+                '',
+            ),
+            ('ip', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'): (0, fixture('ip_addr_kube_ipvs0.json'), ''),
+            ('nft', '-j', 'list', 'tables'): (0, '{"nftables": [{"table": {"family": "ip", "name": "filter"}}]}', ''),
+            ('iptables-legacy-save',): (1, '', 'iptables-legacy-save: could not open /proc/net/ip_tables_names'),
+        },
+        files={
+            '/proc/net/ip_vs': fixture('proc_net_ip_vs.txt'),
+            '/proc/sys/kernel/osrelease': '6.1.0-28-amd64\n',
+            '/proc/modules': 'ip_vs 200704 6 - Live 0x0\nnf_conntrack 1 1 - Live 0x0\n',
+            '/lib/modules/6.1.0-28-amd64/modules.dep': 'kernel/net/netfilter/ipvs/ip_vs_rr.ko.xz:\n',
+            '/lib/modules/6.1.0-28-amd64/modules.builtin': 'kernel/net/netfilter/nf_tables.ko\n',
+        },
+        devices=['kube-ipvs0'],
+    )
+    failed, result = run(node_facts.main, monkeypatch, node, check_mode=True)
+    assert not failed
+    facts = result['ansible_facts']['kube_proxy_node']
+    assert facts['modes'] == ['ipvs']
+    assert facts['ipvs'] == {
+        'loaded': True,
+        'services': 7,
+        'kube_proxy_services': 5,
+        'other_services': 2,
+        'kube_ipvs0': True,
+        'kube_ipvs0_addresses': 3,
+    }
+    assert facts['ipsets'] == ['KUBE-CLUSTER-IP', 'KUBE-NODE-PORT-TCP']
+    assert facts['nftables']['kube_proxy_tables'] == []
+    assert facts['kernel']['release'] == '6.1.0-28-amd64'
+    assert facts['kernel']['modules']['ipvs']['loaded'] == ['ip_vs', 'nf_conntrack']
+    assert 'ip_vs_rr' in facts['kernel']['modules']['ipvs']['available']
+    assert facts['kernel']['modules']['nftables']['builtin'] == ['nf_tables']
+    assert any('iptables-legacy-save' in e for e in facts['errors'])
+    # few processes: 4 saves, nft tables, ipset -n, ipset save, ip addr, 4 versions + iptables --version cached
+    assert len(node.calls) <= 12
+    assert not any(c[0].endswith('-restore') for c in node.commands())
