@@ -2914,6 +2914,120 @@ def cmd_render(args) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------------------------
+# install (on a lab VM; called once per host by tests/standin/install.yml)
+# --------------------------------------------------------------------------------------------
+UNIT_DIR = "/etc/systemd/system"
+STATE_DIR = "/var/lib/standin"
+MANAGED = "# managed by the kube_proxy.mode cluster stand-in (tests/standin)"
+
+
+def write_if_changed(path: str, text: str, mode: int = 0o644) -> bool:
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return False
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".standin-tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    return True
+
+
+def unit(description: str, exec_start: str) -> str:
+    return (
+        f"{MANAGED}\n[Unit]\nDescription={description}\nAfter=network-online.target\n\n"
+        f"[Service]\nExecStart={exec_start}\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=multi-user.target\n"
+    )
+
+
+def cmd_install(args) -> int:
+    """Idempotent: prints one line per change and 'standin: changed' / 'standin: unchanged' last."""
+    prog = os.path.abspath(__file__)
+    py = sys.executable or "/usr/bin/python3"
+    changes: list[str] = []
+    restart: list[str] = []
+    if args.apiserver:
+        seed = sys.stdin.read() if args.seed == "-" else open(args.seed).read()  # noqa: SIM115
+        json.loads(seed)
+        if write_if_changed(os.path.join(STATE_DIR, "seed.json"), seed, 0o600):
+            changes.append("seed written")
+        state = os.path.join(STATE_DIR, "state.json")
+        if args.reset and os.path.exists(state):
+            os.unlink(state)
+            changes.append("state reset")
+            restart.append("standin-apiserver.service")
+        listen = " ".join(f"--listen {a}" for a in args.listen)
+        text = unit("Kubernetes API stand-in (kube_proxy.mode tests)",
+                    f"{py} {prog} apiserver --seed {STATE_DIR}/seed.json --state {state} {listen}")  # fmt: skip
+        if write_if_changed(os.path.join(UNIT_DIR, "standin-apiserver.service"), text):
+            changes.append("standin-apiserver.service written")
+            restart.append("standin-apiserver.service")
+        kubectl = os.path.join(args.bin_dir, "kubectl")
+        if not (os.path.islink(kubectl) and os.readlink(kubectl) == prog):
+            if os.path.lexists(kubectl):
+                os.unlink(kubectl)
+            os.makedirs(args.bin_dir, exist_ok=True)
+            os.symlink(prog, kubectl)
+            changes.append(f"{kubectl} -> {prog}")
+        local = next((a for a in args.listen if a.startswith("127.")), args.listen[0])
+        kubeconfig = (
+            f"{MANAGED}\napiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: http://{local}\n"
+            "  name: standin\ncontexts:\n- context:\n    cluster: standin\n    user: admin\n  name: admin@standin\n"
+            "current-context: admin@standin\nusers:\n- name: admin\n  user: {}\n"
+        )
+        if write_if_changed(args.kubeconfig, kubeconfig, 0o600):
+            changes.append(f"{args.kubeconfig} written")
+    agent_cmd = f"{py} {prog} agent --node {args.node} --server {args.server}"
+    if write_if_changed(os.path.join(UNIT_DIR, "standin-kube-proxy.service"), unit("kube-proxy stand-in", agent_cmd)):
+        changes.append("standin-kube-proxy.service written")
+        restart.append("standin-kube-proxy.service")
+    os.makedirs("/etc/standin", exist_ok=True)
+    units = ["standin-kube-proxy.service"] + (["standin-apiserver.service"] if args.apiserver else [])
+    if changes:
+        subprocess.run(["systemctl", "daemon-reload"], check=True)
+    for u in units:
+        active = subprocess.run(["systemctl", "is-active", "--quiet", u], check=False).returncode == 0
+        enabled = subprocess.run(["systemctl", "is-enabled", "--quiet", u], check=False).returncode == 0
+        if not enabled:
+            subprocess.run(["systemctl", "enable", "--quiet", u], check=True)
+            changes.append(f"{u} enabled")
+        if not active:
+            subprocess.run(["systemctl", "start", u], check=True)
+            changes.append(f"{u} started")
+        elif u in restart:
+            subprocess.run(["systemctl", "restart", u], check=True)
+            changes.append(f"{u} restarted")
+    if args.apiserver:
+        local = next((a for a in args.listen if a.startswith("127.")), args.listen[0])
+        deadline = time.time() + 30
+        while True:
+            try:
+                http_call("http://" + local, "GET", "/healthz", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    print(f"standin: apiserver on {local} did not come up", file=sys.stderr)
+                    return 1
+                time.sleep(0.3)
+    for c in changes:
+        print(f"standin: {c}")
+    print("standin: changed" if changes else "standin: unchanged")
+    return 0
+
+
+def inventory_nodes(text: str) -> list[str]:
+    """{"control_plane": [...], "hosts": [...], "ips": {host: ip}} -> NAME=IP[:control-plane], control plane first."""
+    inv = json.loads(text)
+    cps = list(inv["control_plane"])
+    order = cps + [h for h in inv["hosts"] if h not in cps]
+    return [f"{h}={inv['ips'][h]}" + (":control-plane" if h in cps else "") for h in order]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     prog = os.path.basename(argv[0])
@@ -2939,13 +3053,23 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--resync", type=float, default=30.0, help="re-program even without changes every N s")
     g.add_argument("--once", action="store_true")
     s = sub.add_parser("seed", help="write a cluster seed")
-    s.add_argument("--node", action="append", required=True, help="NAME=IP[:control-plane] (repeatable, in order)")
+    s.add_argument("--node", action="append", default=[], help="NAME=IP[:control-plane] (repeatable, in order)")
+    s.add_argument("--inventory-json", help='{"control_plane": [..], "hosts": [..], "ips": {host: ip}}')
     s.add_argument("--mode", default="iptables", help="kube_proxy_mode of the kubeadm ConfigMap")
     s.add_argument("--include", action="append", help="JSON/YAML file of extra objects (CNI DaemonSets, ...)")
     s.add_argument("--kubernetes-version", default=DEFAULT_K8S_VERSION)
     s.add_argument("--pod-cidr", default="10.233.64.0/18")
     s.add_argument("--service-cidr", default="10.233.0.0/18")
     s.add_argument("--output", "-o", default="-")
+    i = sub.add_parser("install", help="install units, kubectl and admin.conf on a lab VM (root)")
+    i.add_argument("--node", required=True)
+    i.add_argument("--server", required=True, help="apiserver URL the agent uses")
+    i.add_argument("--apiserver", action="store_true", help="this host runs the apiserver")
+    i.add_argument("--seed", default="-", help="seed file, - for stdin (with --apiserver)")
+    i.add_argument("--listen", action="append", default=[], help="HOST:PORT for the apiserver (repeatable)")
+    i.add_argument("--bin-dir", default="/usr/local/bin")
+    i.add_argument("--kubeconfig", default="/etc/kubernetes/admin.conf")
+    i.add_argument("--reset", action="store_true", help="start again from the seed (drops the stored state)")
     r = sub.add_parser("render", help="print the rules the agent programs for a node view")
     r.add_argument("--view", required=True)
     r.add_argument("--mode", required=True, choices=["iptables", "ipvs", "nftables"])
@@ -2956,7 +3080,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "agent":
         return Agent(args).run()
     if args.role == "seed":
+        if args.inventory_json:
+            args.node = args.node + inventory_nodes(args.inventory_json)
+        if not args.node:
+            p.error("seed needs --node or --inventory-json")
         return cmd_seed(args)
+    if args.role == "install":
+        return cmd_install(args)
     return cmd_render(args)
 
 
