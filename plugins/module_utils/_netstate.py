@@ -99,23 +99,16 @@ def parse_iptables_save(text):
     """
     tables = {}
     current = None
+    rules = chains = None
     for line in text.splitlines():
-        if not line:
-            continue
-        c = line[0]
-        if c == '-':
-            if line.startswith('-A '):
-                rest = line[3:]
-                sp = rest.find(' ')
-                if sp < 0:
-                    current['rules'].append((rest, ''))
-                else:
-                    current['rules'].append((rest[:sp], rest[sp + 1 :]))
-        elif c == ':':
-            sp = line.find(' ')
-            current['chains'].append(line[1:sp] if sp > 0 else line[1:])
-        elif c == '*':
+        if line.startswith('-A '):
+            parts = line.split(' ', 2)
+            rules.append((parts[1], parts[2] if len(parts) > 2 else ''))
+        elif line.startswith(':'):
+            chains.append(line[1:].split(' ', 1)[0])
+        elif line.startswith('*'):
             current = tables.setdefault(line[1:].strip(), {'chains': [], 'rules': []})
+            rules, chains = current['rules'], current['chains']
     return tables
 
 

@@ -26,7 +26,7 @@ description:
   - Works in bulk, one C(iptables-restore --noflush) per backend and family (one COMMIT per table),
     one C(ipvsadm -R), one C(ipset restore), one C(nft -f).
 author:
-  - kube_proxy.mode contributors
+  - Kube Proxy Mode Maintainers (@kube-proxy-mode)
 extends_documentation_fragment:
   - kube_proxy.mode._attributes
 attributes:

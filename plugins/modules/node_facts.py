@@ -20,7 +20,7 @@ description:
     C(missing_tools), never an error; a missing C(ip_vs) module is reported as C(ipvs.loaded=false).
   - Ownership of chains, sets and tables follows docs/node-state.md of the collection.
 author:
-  - kube_proxy.mode contributors
+  - Kube Proxy Mode Maintainers (@kube-proxy-mode)
 extends_documentation_fragment:
   - kube_proxy.mode._attributes
   - kube_proxy.mode._attributes.facts

@@ -17,7 +17,7 @@ def ipvs_node(tools=ALL_TOOLS):
         outputs={
             ('iptables-nft-save',): (0, fixture('ipvs-mode.rules'), ''),
             ('ipset', 'list', '-n'): (0, 'KUBE-CLUSTER-IP\nKUBE-NODE-PORT-TCP\nKUBE-SRC-ABC\n', ''),
-            ('ipset', 'save'): (0, 'add KUBE-NODE-PORT-TCP 30080\n', ''),
+            ('ipset', 'save', 'KUBE-NODE-PORT-TCP'): (0, 'add KUBE-NODE-PORT-TCP 30080\n', ''),
             ('ip', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'): (0, fixture('ip_addr_kube_ipvs0.json'), ''),
             ('nft', '-j', 'list', 'tables'): (0, '{"nftables": []}', ''),
         },
