@@ -13,6 +13,7 @@
 #   LAB_MEMORY        MiB per VM (1024)          LAB_BOOT_TIMEOUT  seconds to wait for SSH (600)
 #   LAB_SSH_PORT_BASE first SSH port (default derived from LAB_ID)
 #   LAB_SUBNET        VDE network, first three octets (10.99.0); default addresses .11, .12, ...
+#   LAB_REPLACE=1     up stops a running lab of the same LAB_ID first (instead of failing)
 #
 # Node names: the first is the control plane (kube_control_plane, etcd), the others are workers
 # (kube_node); a single VM is both. Default names: cp1, then w1, w2, ...
@@ -155,15 +156,19 @@ cmd_up() {
   for spec in "$@"; do
     n=${spec%%=*}
     [[ $n =~ ^[a-z][a-z0-9-]*$ ]] || die "bad node name '$n' (lower-case letters, digits, '-')"
-    if [[ $spec == *=* ]]; then ip=${spec#*=}; else ip="$LAB_SUBNET.$((11 + i))"; fi
+    ip=""
+    if [[ $spec == *=* ]]; then ip=${spec#*=}; fi
+    [ -n "$ip" ] || ip="$LAB_SUBNET.$((11 + i))"
     [[ $ip =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "bad address '$ip' for $n (plain IPv4, /24 is added)"
     names+=("$n"); ips+=("$ip"); i=$((i + 1))
   done
 
   mkdir -p "$run"
-  for n in $(nodes) "${names[@]}"; do
-    alive "$run/$n.pid" && die "already up (VM $n running): run 'LAB_ID=$LAB_ID $0 down' first"
-  done
+  if [ "${LAB_REPLACE:-0}" != 1 ]; then
+    for n in $(nodes) "${names[@]}"; do
+      alive "$run/$n.pid" && die "already up (VM $n running): run 'LAB_ID=$LAB_ID $0 down' first"
+    done
+  fi
   cmd_down >/dev/null 2>&1 || true
   mkdir -p "$run"
 
@@ -181,7 +186,10 @@ cmd_up() {
 
   mkdir -p "$run/vde"
   vde_switch --sock "$run/vde" --daemon --pidfile "$run/vde.pid" >/dev/null
-  for i in $(seq 1 25); do [ -S "$run/vde/ctl" ] && break; sleep 0.2; done
+  for i in $(seq 1 50); do
+    if [ -S "$run/vde/ctl" ] && alive "$run/vde.pid"; then break; fi
+    sleep 0.2
+  done
   alive "$run/vde.pid" || die "vde_switch did not start"
 
   printf '%s\n' "${names[@]}" > "$run/nodes"
