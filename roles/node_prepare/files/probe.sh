@@ -37,9 +37,10 @@ for k in $NP_SYSCTLS; do
   if [ -r "$f" ]; then echo "sysctl.$k=$(cat "$f")"; fi
 done
 for t in iptables ipset ipvsadm nft conntrack; do
-  if command -v "$t" >/dev/null 2>&1; then
-    v=$("$t" --version 2>&1 | head -n 1)
-    echo "tool.$t=${v:-unknown}"
+  # Only nft is asked for its version: ipvsadm and ipset may load kernel modules when they run.
+  if p=$(command -v "$t" 2>/dev/null); then
+    if [ "$t" = nft ]; then p=$(nft --version 2>&1 | head -n 1); fi
+    echo "tool.$t=${p:-unknown}"
   fi
 done
 for pair in "modules_load:$NP_MODULES_FILE" "sysctl:$NP_SYSCTL_FILE"; do
