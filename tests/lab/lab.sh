@@ -73,7 +73,7 @@ cmd_down() {
   # VMs not listed in nodes (an interrupted up)
   for f in "$run"/*.pid; do [ -e "$f" ] && [ "$f" != "$run/vde.pid" ] && stop_pidfile "$f"; done
   stop_pidfile "$run/vde.pid"
-  rm -rf "$run/vde" "$run"/*.qcow2 "$run"/*.port "$run/hosts.yaml" "$run/instances.json" "$run/nodes" "$run/group_vars"
+  rm -rf "$run/vde" "$run"/*.qcow2 "$run"/*.port "$run"/*.ip "$run/hosts.yaml" "$run/instances.json" "$run/nodes" "$run/group_vars"
   log "down (console logs kept in $run)"
 }
 

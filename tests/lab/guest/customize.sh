@@ -29,6 +29,8 @@ chroot "$root" systemctl set-default multi-user.target
 echo 'labguest' > "$root/etc/hostname"
 printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
 echo '/dev/vda / ext4 defaults,noatime 0 1' > "$root/etc/fstab"
+# -cpu max shows SVM/VMX: keep udev from loading KVM and friends at every (slow, emulated) boot.
+printf 'blacklist %s\n' kvm kvm_amd kvm_intel powernow_k8 pcspkr > "$root/etc/modprobe.d/lab-blacklist.conf"
 
 # Local apt repository: the packages the collection installs plus their missing dependencies.
 # shellcheck disable=SC2086 # a list of package names
