@@ -103,28 +103,30 @@ class NodeReader:
         return out if rc == 0 else None
 
     # -- nft ----------------------------------------------------------------------------------
-    def read_nft_tables(self):
+    def read_nft_kube_proxy(self):
+        """{(family, 'kube-proxy'): counts} of the kube-proxy tables present; None when nft is missing.
+
+        Probes `nft -j list table FAMILY kube-proxy` per family: `nft list tables` is not used, as
+        nft (1.0.x) then fetches the whole ruleset, which takes tens of seconds and hundreds of MB
+        when the iptables-nft backend holds 10,000 services.
+        """
         nft = self.bin('nft')
         if not nft:
             return None
-        rc, out, _err = self.run([nft, '-j', 'list', 'tables'])
-        if rc != 0:
-            return None
-        try:
-            return ns.parse_nft_tables(out)
-        except ValueError as e:
-            self.errors.append('nft -j list tables: %s' % e)
-            return None
-
-    def read_nft_table(self, family, name):
-        rc, out, _err = self.run([self.bin('nft'), '-j', 'list', 'table', family, name])
-        if rc != 0:
-            return None
-        try:
-            return ns.summarize_nft_table(out)
-        except ValueError as e:
-            self.errors.append('nft -j list table %s %s: %s' % (family, name, e))
-            return None
+        found = {}
+        for family in ns.NFT_FAMILIES:
+            rc, out, err = self.module.run_command(
+                [nft, '-j', 'list', 'table', family, ns.NFT_TABLE], environ_update={'LC_ALL': 'C'}
+            )
+            if rc != 0:
+                if 'No such file or directory' not in (err or ''):
+                    self.errors.append('nft -j list table %s %s: rc=%d %s' % (family, ns.NFT_TABLE, rc, err.strip()))
+                continue
+            try:
+                found[(family, ns.NFT_TABLE)] = ns.summarize_nft_table(out)
+            except ValueError as e:
+                self.errors.append('nft -j list table %s %s: %s' % (family, ns.NFT_TABLE, e))
+        return found
 
     # -- ipset / ipvs / device ----------------------------------------------------------------
     def read_ipsets(self):
@@ -204,12 +206,11 @@ def gather(reader, with_versions=True):
 
     hint_backends = sorted({b for b, fams in summaries.items() if any(s['hint'] for s in fams.values())})
 
-    nft_tables = reader.read_nft_tables()
-    kp_tables = ns.kube_proxy_nft_tables(nft_tables or [])
+    nft_found = reader.read_nft_kube_proxy()
+    kp_tables = sorted(nft_found or {})
     nft_counts = {'chains': 0, 'rules': 0, 'sets': 0, 'maps': 0, 'elements': 0}
-    for family, name in kp_tables:
-        c = reader.read_nft_table(family, name)
-        for k, v in (c or {}).items():
+    for counts in (nft_found or {}).values():
+        for k, v in counts.items():
             nft_counts[k] += v
 
     ipset_names = reader.read_ipsets()
@@ -238,7 +239,7 @@ def gather(reader, with_versions=True):
         },
         'ipsets': kp_sets,
         'nftables': {
-            'tables': ['%s %s' % t for t in (nft_tables or [])],
+            'readable': nft_found is not None,
             'kube_proxy_tables': ['%s %s' % t for t in kp_tables],
             'counts': nft_counts,
         },
@@ -259,7 +260,7 @@ def gather(reader, with_versions=True):
     facts['errors'] = list(reader.errors)
     raw = {
         'iptables': ipt,
-        'nft_tables': nft_tables or [],
+        'nft_tables': kp_tables,
         'ipset_names': ipset_names or [],
         'ipvs_mine': mine,
         'kube_ipvs0': dev,

@@ -117,10 +117,12 @@ ansible_facts:
           sample: [KUBE-CLUSTER-IP, KUBE-LOOP-BACK]
         nftables:
           description:
-            - C(tables) (every nft table as C(family name)), C(kube_proxy_tables), and C(counts) (chains, rules,
-              sets, maps, elements) of the kube-proxy tables.
+            - C(readable) (false when C(nft) is missing), C(kube_proxy_tables) (C(ip kube-proxy) and/or
+              C(ip6 kube-proxy)), and C(counts) (chains, rules, sets, maps, elements) of those tables.
+            - Other nft tables are not listed; C(nft list tables) fetches the whole ruleset, which takes tens of
+              seconds when the iptables-nft backend holds many services.
           type: dict
-          sample: {tables: [ip filter, ip kube-proxy], kube_proxy_tables: [ip kube-proxy],
+          sample: {readable: true, kube_proxy_tables: [ip kube-proxy],
                    counts: {chains: 9, rules: 12, sets: 2, maps: 1, elements: 6}}
         counts:
           description:

@@ -51,6 +51,8 @@ class FakeNode:
             return rc, '', err
         if key in self.outputs:
             return self.outputs[key]
+        if key[:4] == ('nft', '-j', 'list', 'table'):
+            return 1, '', 'Error: No such file or directory\nlist table %s %s\n' % key[4:6]
         if key[1:] == ('--version',):
             return 0, '%s v1.0.0' % key[0], ''
         if key[0].endswith('-save'):

@@ -19,7 +19,6 @@ def ipvs_node(tools=ALL_TOOLS):
             ('ipset', 'list', '-n'): (0, 'KUBE-CLUSTER-IP\nKUBE-NODE-PORT-TCP\nKUBE-SRC-ABC\n', ''),
             ('ipset', 'save', 'KUBE-NODE-PORT-TCP'): (0, 'add KUBE-NODE-PORT-TCP 30080\n', ''),
             ('ip', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'): (0, fixture('ip_addr_kube_ipvs0.json'), ''),
-            ('nft', '-j', 'list', 'tables'): (0, '{"nftables": []}', ''),
         },
         files={'/proc/net/ip_vs': fixture('proc_net_ip_vs.txt')},
         devices=['kube-ipvs0'],
@@ -77,6 +76,15 @@ def test_restore_failure_is_reported(monkeypatch):
     failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'iptables'})
     assert failed
     assert 'line 7 failed' in result['msg'] and 'legacy/ipv4' in result['msg']
+
+
+def test_nftables_cleanup_deletes_only_kube_proxy_tables(monkeypatch):
+    table = '{"nftables": [{"table": {"family": "ip6", "name": "kube-proxy"}}]}'
+    node = FakeNode(tools=ALL_TOOLS, outputs={('nft', '-j', 'list', 'table', 'ip6', 'kube-proxy'): (0, table, '')})
+    failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'nftables'}, diff=True)
+    assert not failed and result['changed'] is True
+    assert result['removed']['nft_tables'] == ['ip6 kube-proxy']
+    assert [d for c, d in node.calls if c == ('nft', '-f', '-')] == ['delete table ip6 kube-proxy\n']
 
 
 def test_nftables_cleanup_without_nft_changes_nothing(monkeypatch):

@@ -41,7 +41,6 @@ def test_ipvs_node_from_recorded_outputs(monkeypatch):
                 '',
             ),
             ('ip', '-j', 'addr', 'show', 'dev', 'kube-ipvs0'): (0, fixture('ip_addr_kube_ipvs0.json'), ''),
-            ('nft', '-j', 'list', 'tables'): (0, '{"nftables": [{"table": {"family": "ip", "name": "filter"}}]}', ''),
             ('iptables-legacy-save',): (1, '', 'iptables-legacy-save: could not open /proc/net/ip_tables_names'),
         },
         files={
@@ -72,6 +71,33 @@ def test_ipvs_node_from_recorded_outputs(monkeypatch):
     assert 'ip_vs_rr' in facts['kernel']['modules']['ipvs']['available']
     assert facts['kernel']['modules']['nftables']['builtin'] == ['nf_tables']
     assert any('iptables-legacy-save' in e for e in facts['errors'])
-    # few processes: 4 saves (+1 retry of the failed one), nft tables, ipset -n, ipset save, ip addr, 4 versions
-    assert len(node.calls) <= 13
+    # few processes: 4 saves (+1 retry of the failed one), 2 nft table probes, ipset -n, ipset save,
+    # ip addr, 4 versions
+    assert len(node.calls) <= 14
     assert not any(c[0].endswith('-restore') for c in node.commands())
+
+
+NFT_TABLE = (
+    '{"nftables": [{"metainfo": {}}, {"table": {"family": "ip", "name": "kube-proxy"}},'
+    ' {"set": {"name": "cluster-ips", "elem": ["10.96.0.1", "10.96.0.10"]}},'
+    ' {"chain": {"name": "services"}}, {"rule": {"chain": "services", "expr": []}}]}'
+)
+
+
+def test_nftables_tables_are_probed_not_listed(monkeypatch):
+    node = FakeNode(
+        tools=ALL_TOOLS,
+        outputs={
+            ('nft', '-j', 'list', 'table', 'ip', 'kube-proxy'): (0, NFT_TABLE, ''),
+            ('nft', '-j', 'list', 'table', 'ip6', 'kube-proxy'): (1, '', 'Error: Could not process rule: Permission'),
+        },
+    )
+    failed, result = run(node_facts.main, monkeypatch, node, {'versions': False})
+    assert not failed
+    facts = result['ansible_facts']['kube_proxy_node']
+    assert facts['modes'] == ['nftables']
+    assert facts['nftables']['kube_proxy_tables'] == ['ip kube-proxy']
+    assert facts['counts']['nft_elements'] == 2
+    assert facts['errors'] == ['nft -j list table ip6 kube-proxy: rc=1 Error: Could not process rule: Permission']
+    # never `nft list tables` (it fetches the whole ruleset)
+    assert not any(c[:3] == ('nft', '-j', 'list') and c[3] == 'tables' for c in node.commands())
