@@ -3,6 +3,8 @@
 # collection's playbooks on it: ansible-playbook -i .cache/lab/run/demo/hosts.yaml kube_proxy.mode.VERB
 # for each VERB in $DEMO_PLAYBOOKS (default "preflight prepare"). Then stops the VMs, unless
 # LAB_KEEP=1 (it prints how to SSH in and how to stop them).
+# The VMs have no Kubernetes: first the cluster stand-in (docs/standin.md) is installed with the
+# playbook $DEMO_SETUP (default tests/standin/install.yml; empty to skip).
 #
 # DEMO_PLACEHOLDERS names the playbooks that are still placeholders (they fail with "... is not
 # implemented yet"): such a failure is reported as "placeholder" and does not fail the demo. Any
@@ -36,6 +38,13 @@ bash tests/lab/build-image.sh
 bash tests/lab/lab.sh up 3
 trap stop_lab EXIT
 echo "demo: lab up after $((SECONDS - start))s"
+
+setup=${DEMO_SETUP-tests/standin/install.yml}
+if [ -n "$setup" ]; then
+  echo "=== ansible-playbook $setup (cluster stand-in: no real Kubernetes in the lab) ($(date +%T))"
+  ansible-playbook -i "$run/hosts.yaml" "$setup" 2>&1 | tee "$out/setup.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "demo: $setup failed (log: tests/output/lab-demo/setup.log)"; exit 1; }
+fi
 
 declare -A result
 failed=0
