@@ -12,7 +12,7 @@ description:
   - Without a probe (input V(None) or empty), returns the input errors and what the probe of the role
     M(kube_proxy.mode.node_prepare) must read (modules, sysctls).
   - With the probe output, returns the node preflight verdict and the changes to make (packages, modules
-    to load, sysctls to set or restore, the files' contents), without changing anything.
+    to load, sysctls to set or restore, the checksums of the owned files), without changing anything.
 options:
   _input:
     description: Output of the role's probe (C(key=value) lines), or V(None).
