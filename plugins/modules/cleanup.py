@@ -24,7 +24,9 @@ description:
     state on the node; otherwise only the rules in them that belong to the removed mode go.
   - V(nftables) deletes the tables C(ip kube-proxy) and C(ip6 kube-proxy); other tables stay.
   - Works in bulk, one C(iptables-restore --noflush) per backend and family (one COMMIT per table),
-    one C(ipvsadm -R), one C(ipset restore), one C(nft -f).
+    one C(ipvsadm -R), one C(ipset restore), one C(nft -f). In the iptables-nft backend the chains are
+    flushed and deleted with one C(nft -f) transaction after the C(iptables-nft-restore) that deletes
+    the rules pointing at them (iptables-nft-restore needs seconds of CPU for 20,000 chains).
 author:
   - Kube Proxy Mode Maintainers (@kube-proxy-mode)
 extends_documentation_fragment:
@@ -197,11 +199,17 @@ def apply_plan(module, reader, plan):
             module.fail_json(msg='kube-ipvs0 to remove but the ip command is missing: install iproute2')
         must([ip, 'link', 'del', ns.KUBE_IPVS_DEVICE], what='ip link del kube-ipvs0')
     for key, p in sorted(plan['iptables'].items()):
-        must(
-            [p['restore_bin'], '--noflush', '--wait=%d' % module.params['wait']],
-            data=p['restore'],
-            what='%s --noflush (%s)' % (p['restore_bin'], key),
-        )
+        restore = [p['restore_bin'], '--noflush', '--wait=%d' % module.params['wait']]
+        backend, family = key.split('/')
+        split = ns.split_for_nft_backend(p, family) if backend == 'nft' and reader.bin('nft', record=False) else None
+        if split is None:
+            must(restore, data=p['restore'], what='%s --noflush (%s)' % (p['restore_bin'], key))
+            continue
+        unlink, chains = split
+        if unlink:
+            must(restore, data=unlink, what='%s --noflush, rules pointing at kube-proxy (%s)' % (p['restore_bin'], key))
+        if chains:
+            must([reader.bin('nft'), '-f', '-'], data=chains, what='nft -f, flush and delete chains (%s)' % key)
     if plan['ipsets']:
         must(
             [reader.bin('ipset'), 'restore'],

@@ -263,3 +263,20 @@ def test_modules_and_versions():
     assert ns.parse_tool_version(None) is None
     assert ns.iptables_version_backend('iptables v1.8.9 (nf_tables)') == 'nft'
     assert ns.iptables_version_backend('iptables v1.8.9 (legacy)') == 'legacy'
+
+
+def test_split_for_nft_backend():
+    plan = ns.plan_iptables_cleanup(IPT, 'iptables')
+    unlink, chains = ns.split_for_nft_backend(plan, 'ipv6')
+    # unlink: only the -D lines, per table; chains: every flush before every delete, ip6 family
+    assert ':' not in ''.join(line[:1] for line in unlink.splitlines())
+    assert unlink.count('-D ') == plan['deleted_rules'] == 12
+    lines = chains.splitlines()
+    assert len(lines) == 2 * plan['chains']
+    assert lines[0].startswith('flush chain ip6 ') and lines[-1].startswith('delete chain ip6 ')
+    assert max(i for i, x in enumerate(lines) if x.startswith('flush')) < min(
+        i for i, x in enumerate(lines) if x.startswith('delete')
+    )
+    assert 'delete chain ip6 nat KUBE-SERVICES' in lines
+    bad = dict(plan, tables={'nat': ['KUBE-SVC-"x']})
+    assert ns.split_for_nft_backend(bad, 'ipv4') is None

@@ -40,10 +40,13 @@ def test_ipvs_cleanup_order_and_bulk(monkeypatch):
     assert result['removed']['ipsets'] == ['KUBE-CLUSTER-IP', 'KUBE-NODE-PORT-TCP']
     changes = [(c, d) for c, d in node.calls if d is not None or c[:3] == ('ip', 'link', 'del')]
     order = [c[0] for c, _d in changes]
-    assert order == ['ipvsadm', 'ip', 'iptables-nft-restore', 'ipset']
+    # iptables-nft backend: the rules pointing at the chains go with iptables-nft-restore, the chains with nft -f
+    assert order == ['ipvsadm', 'ip', 'iptables-nft-restore', 'nft', 'ipset']
     assert changes[0][1].count('-D ') == 5 and 'tcp 192.168.1.100' not in changes[0][1]
     assert changes[2][0][1] == '--noflush'
-    assert changes[3][1] == 'destroy KUBE-CLUSTER-IP\ndestroy KUBE-NODE-PORT-TCP\n'
+    assert all(line.startswith('-D ') or line[:1] in '*C' for line in changes[2][1].splitlines())
+    assert 'delete chain ip filter KUBE-IPVS-FILTER' in changes[3][1]
+    assert changes[4][1] == 'destroy KUBE-CLUSTER-IP\ndestroy KUBE-NODE-PORT-TCP\n'
     assert result['diff']['before']['ipvs_services'] == 5
     assert result['diff']['before_header'] == 'kube-proxy ipvs state (before)'
 
