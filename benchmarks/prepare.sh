@@ -7,6 +7,9 @@
 # Boots its own lab (LAB_ID=bench-prepare: cp1 iptables, w1 ipvs, w2 nftables), converges once
 # (not timed), then alternates the two plays ROUNDS times and prints the medians and the ratio.
 # The lab is taken down on exit. Results: benchmarks/results/prepare-<timestamp>.txt
+#
+# BENCH_INVENTORY="-i INV1 -i INV2 ..." measures VMs that are already up and prepared instead
+# (e.g. molecule/prepare's after its idempotence step): no lab, no converge.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 rounds=${1:-3}
@@ -17,8 +20,12 @@ out="$top/benchmarks/results"
 mkdir -p "$out"
 result="$out/prepare-$(date -u +%Y%m%dT%H%M%SZ).txt"
 
-trap 'bash "$top/tests/lab/lab.sh" down >/dev/null 2>&1 || true' EXIT
-bash "$top/tests/lab/lab.sh" up cp1 w1 w2
+if [ -n "${BENCH_INVENTORY:-}" ]; then
+  run=$(mktemp -d)
+else
+  trap 'bash "$top/tests/lab/lab.sh" down >/dev/null 2>&1 || true' EXIT
+  bash "$top/tests/lab/lab.sh" up cp1 w1 w2
+fi
 
 inv="$run/bench-inventory"
 mkdir -p "$inv/host_vars"
@@ -32,10 +39,14 @@ cat > "$inv/gather_facts.yml" <<'PLAY'
   gather_facts: true
   tasks: []
 PLAY
-args=(-i "$run/hosts.yaml" -i "$inv")
-
-echo "converge (not timed)"
-ansible-playbook "${args[@]}" "$top/playbooks/prepare.yml" > "$run/bench-converge.log"
+if [ -n "${BENCH_INVENTORY:-}" ]; then
+  read -r -a args <<< "$BENCH_INVENTORY"
+  rm -rf "$inv/host_vars"
+else
+  args=(-i "$run/hosts.yaml" -i "$inv")
+  echo "converge (not timed)"
+  ansible-playbook "${args[@]}" "$top/playbooks/prepare.yml" > "$run/bench-converge.log"
+fi
 
 t() {  # t LOG CMD...: run CMD, print elapsed seconds (3 decimals)
   local log=$1 s e; shift
