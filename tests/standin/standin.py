@@ -18,36 +18,51 @@ Roles (first argument, or the name the program is called by):
 
 from __future__ import annotations
 
-import argparse
-import copy
-import hashlib
-import http.client
-import http.server
-import ipaddress
+import importlib
 import json
 import os
-import random
 import re
-import shutil
 import socket
-import socketserver
-import subprocess
 import sys
-import threading
 import time
-import traceback
-import urllib.parse
-from base64 import b32encode
 
-try:  # only used when installed (python3-yaml); JSON is always accepted
-    import yaml  # type: ignore
-except ImportError:  # pragma: no cover - depends on the machine
-    yaml = None
+
+class _Lazy:
+    """Imported on first use: the kubectl client starts in seconds even in a slow TCG guest."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+argparse = _Lazy("argparse")
+base64 = _Lazy("base64")
+copy = _Lazy("copy")
+hashlib = _Lazy("hashlib")
+ipaddress = _Lazy("ipaddress")
+random = _Lazy("random")
+shutil = _Lazy("shutil")
+subprocess = _Lazy("subprocess")
+threading = _Lazy("threading")
+traceback = _Lazy("traceback")
+urllib_parse = _Lazy("urllib.parse")
+
+
+def _yaml():
+    """PyYAML when installed (python3-yaml), else None; JSON is always accepted."""
+    try:
+        import yaml  # type: ignore
+    except ImportError:  # pragma: no cover - depends on the machine
+        return None
+    return yaml
+
 
 DEFAULT_K8S_VERSION = "v1.33.4"
 FAIL_ANNOTATION = "standin.kube-proxy.mode/fail"
 FAIL_FILE = "/etc/standin/fail"
-HEALTH_STALE_SECONDS = 6.0
+HEALTH_STALE_SECONDS = 10.0
 
 
 def now_iso() -> str:
@@ -979,6 +994,7 @@ class Kubectl:
                 if single
                 else {"apiVersion": "v1", "kind": "List", "items": objs, "metadata": {"resourceVersion": ""}}
             )
+            yaml = _yaml() if fmt == "yaml" else None
             if fmt == "yaml":
                 if yaml is None:
                     raise unsupported(argv, "-o yaml needs python3-yaml on the control plane")
@@ -1012,6 +1028,7 @@ class Kubectl:
             try:
                 parsed = [json.loads(text)]
             except ValueError as exc:
+                yaml = _yaml()
                 if yaml is None:
                     raise unsupported(argv, "YAML input needs python3-yaml; the stand-in reads JSON") from exc
                 try:
@@ -1430,97 +1447,108 @@ class WaitableLock:
 # --------------------------------------------------------------------------------------------
 # HTTP plumbing (TCP and unix sockets; the unix socket lets agents in other network namespaces in)
 # --------------------------------------------------------------------------------------------
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float | None = None):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if self.timeout is not None:
-            self.sock.settimeout(self.timeout)
-        self.sock.connect(self.unix_path)
-
-
 def http_call(server: str, method: str, path: str, body: dict | None = None, timeout: float | None = 10.0):
-    """server: http://host:port or unix:/path. Returns parsed JSON."""
+    """server: http://host:port or unix:/path. Returns parsed JSON. Plain HTTP/1.0 over a socket
+    (http.client alone costs seconds to import in a TCG guest)."""
     if server.startswith("unix:"):
-        conn: http.client.HTTPConnection = UnixHTTPConnection(server[5:], timeout=timeout)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        addr: object = server[5:]
     else:
-        u = urllib.parse.urlsplit(server)
-        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
-    data = json.dumps(body).encode() if body is not None else None
+        m = re.match(r"^https?://\[?([^\]/]+?)\]?(?::(\d+))?/?$", server)
+        if not m:
+            raise OSError(f"bad server address {server!r}")
+        sock = socket.socket(socket.AF_INET6 if ":" in m.group(1) else socket.AF_INET, socket.SOCK_STREAM)
+        addr = (m.group(1), int(m.group(2) or 80))
+    data = json.dumps(body).encode() if body is not None else b""
+    head = (
+        f"{method} {path} HTTP/1.0\r\nHost: standin\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode()
+    sock.settimeout(timeout)
     try:
-        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
-        resp = conn.getresponse()
-        payload = resp.read()
+        sock.connect(addr)
+        sock.sendall(head + data)
+        chunks = []
+        while True:
+            c = sock.recv(65536)
+            if not c:
+                break
+            chunks.append(c)
     finally:
-        conn.close()
-    if resp.status >= 400:
-        raise OSError(f"stand-in apiserver answered {resp.status}: {payload[:200]!r}")
+        sock.close()
+    raw = b"".join(chunks)
+    header, _, payload = raw.partition(b"\r\n\r\n")
+    status = int(header.split(b" ", 2)[1]) if header.startswith(b"HTTP/") else 0
+    if status == 0 or status >= 400:
+        raise OSError(f"stand-in apiserver answered {status}: {payload[:200]!r}")
     return json.loads(payload or b"null")
 
 
-class ApiHandler(http.server.BaseHTTPRequestHandler):
-    server_version = "standin-apiserver"
-    store: Store = None  # type: ignore[assignment]
+def server_classes():
+    """HTTP server classes, built on first use (http.server is slow to import)."""
+    import http.server
+    import socketserver
 
-    def log_message(self, fmt, *args):  # quiet; errors are logged explicitly
-        pass
+    class ApiHandler(http.server.BaseHTTPRequestHandler):
+        server_version = "standin-apiserver"
+        store: Store = None  # type: ignore[assignment]
 
-    def _send(self, code: int, data) -> None:
-        body = json.dumps(data).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        def log_message(self, fmt, *args):  # quiet; errors are logged explicitly
+            pass
 
-    def _body(self) -> dict:
-        n = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(n) or b"{}")
+        def _send(self, code: int, data) -> None:
+            body = json.dumps(data).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    def do_GET(self):
-        u = urllib.parse.urlsplit(self.path)
-        q = urllib.parse.parse_qs(u.query)
-        s = self.store
-        if u.path in ("/healthz", "/readyz", "/livez"):
-            return self._send(200, "ok")
-        if u.path == "/standin/v1/nodeview":
-            with s.lock:
-                return self._send(200, s.node_view(q.get("node", [""])[0]))
-        if u.path == "/standin/v1/state":
-            with s.lock:
-                return self._send(200, s.dump())
-        return self._send(404, {"error": "not found"})
+        def _body(self) -> dict:
+            n = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(n) or b"{}")
 
-    def do_POST(self):
-        s = self.store
-        try:
-            body = self._body()
-            if self.path == "/standin/v1/kubectl":
+        def do_GET(self):
+            u = urllib_parse.urlsplit(self.path)
+            q = urllib_parse.parse_qs(u.query)
+            s = self.store
+            if u.path in ("/healthz", "/readyz", "/livez"):
+                return self._send(200, "ok")
+            if u.path == "/standin/v1/nodeview":
                 with s.lock:
-                    res = Kubectl(s).run(list(body.get("argv") or []), body.get("stdin") or "")
-                    s.save()
-                return self._send(200, {"rc": res.rc, "stdout": "\n".join(res.out), "stderr": "\n".join(res.err)})
-            if self.path == "/standin/v1/health":
+                    return self._send(200, s.node_view(q.get("node", [""])[0]))
+            if u.path == "/standin/v1/state":
                 with s.lock:
-                    body["at"] = time.time()
-                    s.health[body["node"]] = body
-                    s.reconcile()
-                return self._send(200, {"ok": True})
-        except Exception:  # report, never kill the server
-            traceback.print_exc()
-            return self._send(500, {"error": traceback.format_exc(limit=3)})
-        return self._send(404, {"error": "not found"})
+                    return self._send(200, s.dump())
+            return self._send(404, {"error": "not found"})
 
+        def do_POST(self):
+            s = self.store
+            try:
+                body = self._body()
+                if self.path == "/standin/v1/kubectl":
+                    with s.lock:
+                        res = Kubectl(s).run(list(body.get("argv") or []), body.get("stdin") or "")
+                        s.save()
+                    return self._send(200, {"rc": res.rc, "stdout": "\n".join(res.out), "stderr": "\n".join(res.err)})
+                if self.path == "/standin/v1/health":
+                    with s.lock:
+                        body["at"] = time.time()
+                        s.health[body["node"]] = body
+                    return self._send(200, {"ok": True})
+            except Exception:  # report, never kill the server
+                traceback.print_exc()
+                return self._send(500, {"error": traceback.format_exc(limit=3)})
+            return self._send(404, {"error": "not found"})
 
-class ThreadingUnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+    class ThreadingUnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+        daemon_threads = True
 
-    def get_request(self):
-        req, _ = super().get_request()
-        return req, ("unix", 0)
+        def get_request(self):
+            req, _ = super().get_request()
+            return req, ("unix", 0)
+
+    return ApiHandler, ThreadingUnixHTTPServer, http.server.ThreadingHTTPServer
 
 
 def cmd_apiserver(args) -> int:
@@ -1536,18 +1564,19 @@ def cmd_apiserver(args) -> int:
     with store.lock:
         store.reconcile()
         store.save()
-    handler = type("Handler", (ApiHandler,), {"store": store})
+    api_handler, unix_server, tcp_server = server_classes()
+    handler = type("Handler", (api_handler,), {"store": store})
     servers = []
     for addr in args.listen or []:
         host, port = addr.rsplit(":", 1)
-        srv = http.server.ThreadingHTTPServer((host, int(port)), handler)
+        srv = tcp_server((host, int(port)), handler)
         srv.daemon_threads = True
         servers.append(srv)
     if args.socket:
         if os.path.exists(args.socket):
             os.unlink(args.socket)
         os.makedirs(os.path.dirname(os.path.abspath(args.socket)), exist_ok=True)
-        servers.append(ThreadingUnixHTTPServer(args.socket, handler))
+        servers.append(unix_server(args.socket, handler))
         os.chmod(args.socket, 0o666)
     if not servers:
         print("standin-apiserver: nothing to listen on (--listen or --socket)", file=sys.stderr)
@@ -1557,7 +1586,7 @@ def cmd_apiserver(args) -> int:
 
     def controller():
         while True:
-            time.sleep(0.5)
+            time.sleep(1.0)
             try:
                 with store.lock:
                     rv = store.rv
@@ -1749,6 +1778,7 @@ def load_objects(path: str) -> list[dict]:
     try:
         data = json.loads(text)
     except ValueError:
+        yaml = _yaml()
         if yaml is None:
             raise
         data = [d for d in yaml.safe_load_all(text) if d]
@@ -2003,6 +2033,7 @@ def parse_proxy_config(text: str) -> dict:
         return json.loads(text)
     except ValueError:
         pass
+    yaml = _yaml()
     if yaml is not None:
         return yaml.safe_load(text) or {}
     return mini_yaml(text) or {}
@@ -2167,7 +2198,7 @@ class Cmd:
 
 
 def hash_name(text: str, n: int = 16) -> str:
-    return b32encode(hashlib.sha256(text.encode()).digest()).decode()[:n]
+    return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:n]
 
 
 def service_ports(view: dict, family: int = 4) -> list[dict]:
@@ -2391,6 +2422,13 @@ def detect_iptables_backend(cmd: Cmd, wanted: str) -> str:
     """Like kube-proxy: the backend holding kubelet's KUBE-IPTABLES-HINT/KUBE-KUBELET-CANARY, else nft."""
     if wanted in ("nft", "legacy"):
         return wanted
+    # no legacy table loaded means no legacy rules; do not load the legacy modules just by looking
+    try:
+        with open("/proc/net/ip_tables_names") as f:
+            if not f.read().strip():
+                return "nft"
+    except OSError:
+        return "nft"
     try:
         for table in ("mangle", "nat"):
             out = cmd(["iptables-legacy-save", "-t", table], check=False).stdout
@@ -2601,7 +2639,9 @@ class Health:
         return (200 if ok else 503), data
 
 
-def serve_healthz(health: Health, addr: str) -> http.server.HTTPServer:
+def serve_healthz(health: Health, addr: str):
+    import http.server
+
     class H(http.server.BaseHTTPRequestHandler):
         def log_message(self, fmt, *args):
             pass
@@ -2860,7 +2900,7 @@ class Agent:
         while True:
             try:
                 view = http_call(
-                    self.args.server, "GET", "/standin/v1/nodeview?node=" + urllib.parse.quote(self.node), timeout=5
+                    self.args.server, "GET", "/standin/v1/nodeview?node=" + urllib_parse.quote(self.node), timeout=5
                 )
                 if view.get("node") is None:
                     self.state, self.message = "Idle", f"node {self.node} is not in the stand-in cluster"
@@ -2947,12 +2987,25 @@ def unit(description: str, exec_start: str) -> str:
 
 def cmd_install(args) -> int:
     """Idempotent: prints one line per change and 'standin: changed' / 'standin: unchanged' last."""
-    prog = os.path.abspath(__file__)
+    module = os.path.abspath(__file__)
     py = sys.executable or "/usr/bin/python3"
     changes: list[str] = []
     restart: list[str] = []
+    # a small entry point importing the module, so that its byte code is cached (TCG guests are slow)
+    prog = os.path.join(args.sbin_dir, "standin")
+    wrapper = (
+        f"#!{py}\n{MANAGED}\nimport sys\n\nsys.path.insert(0, {os.path.dirname(module)!r})\n"
+        "import standin  # noqa: E402\n\nsys.exit(standin.main())\n"
+    )
+    if write_if_changed(prog, wrapper, 0o755):
+        changes.append(f"{prog} written")
+        restart += ["standin-apiserver.service", "standin-kube-proxy.service"]
+    import py_compile
+
+    py_compile.compile(module, doraise=True)
     if args.apiserver:
         seed = sys.stdin.read() if args.seed == "-" else open(args.seed).read()  # noqa: SIM115
+        seed = "\n".join(ln for ln in seed.splitlines() if not ln.startswith("#")) + "\n"
         json.loads(seed)
         if write_if_changed(os.path.join(STATE_DIR, "seed.json"), seed, 0o600):
             changes.append("seed written")
@@ -3004,7 +3057,7 @@ def cmd_install(args) -> int:
             changes.append(f"{u} restarted")
     if args.apiserver:
         local = next((a for a in args.listen if a.startswith("127.")), args.listen[0])
-        deadline = time.time() + 30
+        deadline = time.time() + 120
         while True:
             try:
                 http_call("http://" + local, "GET", "/healthz", timeout=2)
@@ -3049,7 +3102,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--fail-file", default=FAIL_FILE)
     g.add_argument("--iptables-backend", choices=["auto", "nft", "legacy"], default="auto")
     g.add_argument("--ipv6", action=argparse.BooleanOptionalAction, default=os.path.exists("/proc/sys/net/ipv6"))
-    g.add_argument("--interval", type=float, default=1.0)
+    g.add_argument("--interval", type=float, default=2.0)
     g.add_argument("--resync", type=float, default=30.0, help="re-program even without changes every N s")
     g.add_argument("--once", action="store_true")
     s = sub.add_parser("seed", help="write a cluster seed")
@@ -3068,6 +3121,7 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--seed", default="-", help="seed file, - for stdin (with --apiserver)")
     i.add_argument("--listen", action="append", default=[], help="HOST:PORT for the apiserver (repeatable)")
     i.add_argument("--bin-dir", default="/usr/local/bin")
+    i.add_argument("--sbin-dir", default="/usr/local/sbin")
     i.add_argument("--kubeconfig", default="/etc/kubernetes/admin.conf")
     i.add_argument("--reset", action="store_true", help="start again from the seed (drops the stored state)")
     r = sub.add_parser("render", help="print the rules the agent programs for a node view")
