@@ -79,13 +79,29 @@ class NodeReader:
         out = self.tool_output(prog, ['--version'])
         return ns.iptables_version_backend(out)
 
-    def read_iptables(self):
-        """{(backend, family): (parsed tables, restore_bin)}"""
+    def read_iptables(self, rules=True):
+        """{(backend, family): (parsed tables, restore_bin, rules_read)}
+
+        rules=False reads the iptables-nft backend's chain names with one `nft -j list chains`
+        (0.1 s of CPU with 10,000 services) instead of iptables-nft-save (0.8 s); the legacy backend
+        is always saved in full (cheap).
+        """
         state = {}
+        nft_chains = None
         for backend, family, save, restore in self.iptables_commands():
+            if backend == 'nft' and not rules and self.bin('nft', record=False):
+                if nft_chains is None:
+                    rc, out, _err = self.run([self.bin('nft'), '-j', 'list', 'chains'])
+                    try:
+                        nft_chains = ns.parse_nft_chains(out) if rc == 0 else None
+                    except ValueError:
+                        nft_chains = None
+                if nft_chains is not None:
+                    state[(backend, family)] = (nft_chains.get(family, {}), restore, False)
+                    continue
             text = self.save_iptables(save, '%s (%s %s)' % (os.path.basename(save), backend, family))
             if text is not None:
-                state[(backend, family)] = (ns.parse_iptables_save(text), restore)
+                state[(backend, family)] = (ns.parse_iptables_save(text), restore, True)
         return state
 
     def save_iptables(self, save, what):
@@ -196,12 +212,16 @@ class NodeReader:
         return versions
 
 
-def gather(reader, with_versions=True):
+def gather(reader, with_versions=True, rules=True):
     """Full picture of kube-proxy state. Returns (facts, raw) where raw keeps what cleanup needs."""
-    ipt = reader.read_iptables()
+    ipt = reader.read_iptables(rules=rules)
     summaries = {}
-    for (backend, family), (tables, _restore) in sorted(ipt.items()):
-        summaries.setdefault(backend, {})[family] = ns.summarize_iptables(tables)
+    for (backend, family), (tables, _restore, rules_read) in sorted(ipt.items()):
+        summary = ns.summarize_iptables(tables)
+        if not rules_read and summary['kube_proxy_chains']:
+            # chain names only: with kube-proxy chains present their rules are unknown (no chains, no rules)
+            summary['kube_proxy_rules'] = summary['jump_rules'] = None
+        summaries.setdefault(backend, {})[family] = summary
     flat = [s for fam in summaries.values() for s in fam.values()]
 
     hint_backends = sorted({b for b, fams in summaries.items() if any(s['hint'] for s in fams.values())})
@@ -245,7 +265,9 @@ def gather(reader, with_versions=True):
         },
         'counts': {
             'iptables_chains': sum(s['kube_proxy_chains'] for s in flat),
-            'iptables_rules': sum(s['kube_proxy_rules'] + s['jump_rules'] for s in flat),
+            'iptables_rules': None
+            if any(s['kube_proxy_rules'] is None for s in flat)
+            else sum(s['kube_proxy_rules'] + s['jump_rules'] for s in flat),
             'ipvs_services': len(mine),
             'ipsets': len(kp_sets),
             'nft_tables': len(kp_tables),
@@ -259,7 +281,7 @@ def gather(reader, with_versions=True):
     facts['missing_tools'] = sorted(reader.missing)
     facts['errors'] = list(reader.errors)
     raw = {
-        'iptables': ipt,
+        'iptables': {k: (v[0], v[1]) for k, v in ipt.items()},
         'nft_tables': kp_tables,
         'ipset_names': ipset_names or [],
         'ipvs_mine': mine,

@@ -292,6 +292,23 @@ def summarize_nft_table(text):
     return out
 
 
+_XT_TABLES = ('nat', 'filter', 'mangle', 'raw', 'security')
+
+
+def parse_nft_chains(text):
+    """`nft -j list chains` -> {'ipv4'|'ipv6': {table: {'chains': [...], 'rules': []}}} for the
+    iptables-nft backend's tables (ip/ip6 nat, filter, mangle, raw, security). Rules are not
+    listed (that is the point: listing chain names is cheap, listing rules is not)."""
+    out = {}
+    for o in _nft_items(text):
+        c = o.get('chain') if isinstance(o, dict) else None
+        if not c or c.get('family') not in NFT_FAMILIES or c.get('table') not in _XT_TABLES:
+            continue
+        fam = 'ipv6' if c['family'] == 'ip6' else 'ipv4'
+        out.setdefault(fam, {}).setdefault(c['table'], {'chains': [], 'rules': []})['chains'].append(c['name'])
+    return out
+
+
 def kube_proxy_nft_tables(tables):
     """Which of (family, name) are kube-proxy's nftables-mode tables (ip/ip6 kube-proxy)."""
     return [t for t in tables if t[1] == NFT_TABLE and t[0] in NFT_FAMILIES]

@@ -29,6 +29,14 @@ attributes:
   facts:
     support: full
 options:
+  rules:
+    description:
+      - Also count the rules in the iptables-nft backend, reading it with C(iptables-nft-save) (about 0.8 s of
+        CPU with 10,000 services). Otherwise its chain names come from one C(nft -j list chains) (0.1 s) and its
+        rule counts are null. The legacy backend is always read in full (it is cheap).
+      - Without C(nft) on the node the nft backend is always read with C(iptables-nft-save).
+    type: bool
+    default: false
   versions:
     description:
       - Also report the kernel release, the kube-proxy kernel modules and the versions of C(nft),
@@ -54,6 +62,10 @@ EXAMPLES = r'''
 - name: Only the counts, no versions
   kube_proxy.mode.node_facts:
     versions: false
+
+- name: Count the rules of the iptables-nft backend too (slower on big nodes)
+  kube_proxy.mode.node_facts:
+    rules: true
 '''
 
 RETURN = r'''
@@ -95,7 +107,8 @@ ansible_facts:
               whose save command is missing or failed are absent.
             - Each entry has C(iptables_chains), C(ipvs_chains), C(shared_chains) (chains by owner),
               C(service_chains) (per-service chains), C(kube_proxy_chains), C(kube_proxy_rules) (rules inside
-              kube-proxy chains), C(jump_rules) (rules elsewhere jumping into them), C(kubelet_chains)
+              kube-proxy chains), C(jump_rules) (rules elsewhere jumping into them; both null for the nft
+              backend unless O(rules=true)), C(kubelet_chains)
               (C(table/chain) names of kubelet's chains) and C(hint) (kubelet's hint chain is here).
           type: dict
           sample: {nft: {ipv4: {iptables_chains: 14, ipvs_chains: 0, shared_chains: 5, service_chains: 7,
@@ -127,7 +140,8 @@ ansible_facts:
         counts:
           description:
             - Totals over backends and families. C(iptables_chains), C(iptables_rules) (inside kube-proxy chains
-              plus jumps into them), C(ipvs_services) (kube-proxy's), C(ipsets), C(nft_tables), C(nft_elements).
+              plus jumps into them; null when a backend's rules were not read, see O(rules)),
+              C(ipvs_services) (kube-proxy's), C(ipsets), C(nft_tables), C(nft_elements).
           type: dict
           sample: {iptables_chains: 20019, iptables_rules: 42031, ipvs_services: 0, ipsets: 0, nft_tables: 0,
                    nft_elements: 0}
@@ -164,10 +178,10 @@ from ansible_collections.kube_proxy.mode.plugins.module_utils._netnode import No
 
 def main():
     module = AnsibleModule(
-        argument_spec={'versions': {'type': 'bool', 'default': True}},
+        argument_spec={'rules': {'type': 'bool', 'default': False}, 'versions': {'type': 'bool', 'default': True}},
         supports_check_mode=True,
     )
-    facts, _raw = gather(NodeReader(module), with_versions=module.params['versions'])
+    facts, _raw = gather(NodeReader(module), with_versions=module.params['versions'], rules=module.params['rules'])
     module.exit_json(changed=False, ansible_facts={'kube_proxy_node': facts})
 
 

@@ -40,6 +40,17 @@ def test_iptables_mode_in_both_backends_and_families(netns, gen):
     assert v4['hint'] and v6['hint']
     assert facts['kubelet_iptables_backend'] == ['legacy', 'nft']
     assert facts['counts']['iptables_chains'] == v4['kube_proxy_chains'] + v6['kube_proxy_chains']
+    # by default the nft backend's chains come from `nft -j list chains`, without rules
+    assert v6['kube_proxy_rules'] is None and facts['counts']['iptables_rules'] is None
+    assert v4['kube_proxy_rules'] == 4 + 21 + 20 * 4 + 2 * 3 + 3 and v4['jump_rules'] == 12
+    full = ns.module('node_facts', rules=True, versions=False)['ansible_facts']['kube_proxy_node']
+    v6_full = full['iptables']['nft']['ipv6']
+    assert (v6_full['kube_proxy_rules'], v6_full['jump_rules']) == (4 + 11 + 10 * 4 + 3 + 3, 12)
+    # both ways of reading the nft backend agree on everything else
+    assert {k: v for k, v in v6_full.items() if k not in ('kube_proxy_rules', 'jump_rules')} == {
+        k: v for k, v in v6.items() if k not in ('kube_proxy_rules', 'jump_rules')
+    }
+    assert full['counts']['iptables_rules'] == v4['kube_proxy_rules'] + 12 + 61 + 12
     # the iptables-nft backend's own tables (ip6 nat, ...) are not kube-proxy's nftables mode
     assert facts['nftables'] == {
         'readable': True,

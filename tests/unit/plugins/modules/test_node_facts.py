@@ -52,10 +52,11 @@ def test_ipvs_node_from_recorded_outputs(monkeypatch):
         },
         devices=['kube-ipvs0'],
     )
-    failed, result = run(node_facts.main, monkeypatch, node, check_mode=True)
+    failed, result = run(node_facts.main, monkeypatch, node, {'rules': True}, check_mode=True)
     assert not failed
     facts = result['ansible_facts']['kube_proxy_node']
     assert facts['modes'] == ['ipvs']
+    assert facts['iptables']['nft']['ipv4']['kube_proxy_rules'] == 10 + 8  # nat 10, filter 8
     assert facts['ipvs'] == {
         'loaded': True,
         'services': 7,
@@ -101,3 +102,37 @@ def test_nftables_tables_are_probed_not_listed(monkeypatch):
     assert facts['errors'] == ['nft -j list table ip6 kube-proxy: rc=1 Error: Could not process rule: Permission']
     # never `nft list tables` (it fetches the whole ruleset)
     assert not any(c[:3] == ('nft', '-j', 'list') and c[3] == 'tables' for c in node.commands())
+
+
+NFT_CHAINS = (
+    '{"nftables": [{"metainfo": {}},'
+    ' {"chain": {"family": "ip", "table": "mangle", "name": "KUBE-IPTABLES-HINT"}},'
+    ' {"chain": {"family": "ip", "table": "nat", "name": "KUBE-SERVICES"}},'
+    ' {"chain": {"family": "ip", "table": "nat", "name": "KUBE-SVC-ABCDEFGHIJKLMNOP"}},'
+    ' {"chain": {"family": "ip6", "table": "nat", "name": "KUBE-NODEPORTS"}},'
+    ' {"chain": {"family": "ip", "table": "kube-proxy", "name": "services"}},'
+    ' {"chain": {"family": "inet", "table": "filter", "name": "KUBE-SERVICES"}}]}'
+)
+
+
+def test_nft_backend_chains_without_rules(monkeypatch):
+    node = FakeNode(tools=ALL_TOOLS, outputs={('nft', '-j', 'list', 'chains'): (0, NFT_CHAINS, '')})
+    failed, result = run(node_facts.main, monkeypatch, node, {'versions': False})
+    assert not failed
+    facts = result['ansible_facts']['kube_proxy_node']
+    assert facts['modes'] == ['iptables']
+    v4, v6 = facts['iptables']['nft']['ipv4'], facts['iptables']['nft']['ipv6']
+    assert (v4['iptables_chains'], v4['shared_chains'], v4['hint'], v4['kube_proxy_rules']) == (1, 1, True, None)
+    assert (v6['iptables_chains'], v6['kube_proxy_chains']) == (1, 1)
+    assert facts['kubelet_iptables_backend'] == 'nft'
+    assert facts['counts'] == {
+        'iptables_chains': 3,
+        'iptables_rules': None,
+        'ipvs_services': 0,
+        'ipsets': 0,
+        'nft_tables': 0,
+        'nft_elements': 0,
+    }
+    # one nft listing for both families, no iptables-nft-save
+    assert node.commands().count(('nft', '-j', 'list', 'chains')) == 1
+    assert not any(c[0].startswith(('iptables-nft-save', 'ip6tables-nft-save')) for c in node.commands())
