@@ -4,7 +4,8 @@
 # for each VERB in $DEMO_PLAYBOOKS (default "preflight prepare"). Then stops the VMs, unless
 # LAB_KEEP=1 (it prints how to SSH in and how to stop them).
 # The VMs have no Kubernetes: first the cluster stand-in (docs/standin.md) is installed with the
-# playbook $DEMO_SETUP (default tests/standin/install.yml; empty to skip).
+# playbook $DEMO_SETUP (default tests/standin/install.yml; empty to skip) with $DEMO_SETUP_ARGS
+# (default: the Calico manifest objects, matching the example inventory's kube_network_plugin).
 #
 # DEMO_PLACEHOLDERS names the playbooks that are still placeholders (they fail with "... is not
 # implemented yet"): such a failure is reported as "placeholder" and does not fail the demo. Any
@@ -42,7 +43,8 @@ echo "demo: lab up after $((SECONDS - start))s"
 setup=${DEMO_SETUP-tests/standin/install.yml}
 if [ -n "$setup" ]; then
   echo "=== ansible-playbook $setup (cluster stand-in: no real Kubernetes in the lab) ($(date +%T))"
-  ansible-playbook -i "$run/hosts.yaml" "$setup" 2>&1 | tee "$out/setup.log"
+  read -r -a setup_args <<< "${DEMO_SETUP_ARGS-"-e standin_cni=calico-manifest"}"
+  ansible-playbook -i "$run/hosts.yaml" "${setup_args[@]}" "$setup" 2>&1 | tee "$out/setup.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "demo: $setup failed (log: tests/output/lab-demo/setup.log)"; exit 1; }
 fi
 
