@@ -572,6 +572,8 @@ def test_render_is_kube_proxy_format():
     )
     ipset = standin.render_ipsets(ports, ['10.99.0.12'])
     assert 'add KUBE-CLUSTER-IP 10.233.0.50,tcp:80 -exist' in ipset and 'add KUBE-NODE-PORT-TCP 30080 -exist' in ipset
+    # the node's own address must not be in KUBE-IPVS-IPS: KUBE-IPVS-FILTER would reject e.g. the apiserver port
+    assert 'add KUBE-IPVS-IPS 10.233.0.50 -exist' in ipset and '10.99.0.12' not in ipset
     assert standin.ipvs_services(ports, ['10.99.0.12'], 'rr') == {
         '-t 10.233.0.50:80': ['10.233.65.9:8080'],
         '-t 10.99.0.12:30080': ['10.233.65.9:8080'],

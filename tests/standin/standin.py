@@ -2553,6 +2553,9 @@ def nft_cleanup(cmd: Cmd) -> list[str]:
 
 # ---- ipvs -----------------------------------------------------------------------------------
 def render_ipsets(ports: list[dict], node_ips: list[str]) -> str:
+    """ipset restore input. KUBE-IPVS-IPS holds the addresses on kube-ipvs0 only, never node_ips:
+    KUBE-IPVS-FILTER rejects new connections to its members on any port that is no Service."""
+    del node_ips  # NodePorts live in the KUBE-NODE-PORT-* bitmaps
     lines = []
     entries: dict[str, list[str]] = {n: [] for n, _, _ in IPSETS}
     for sp in ports:
@@ -2562,7 +2565,6 @@ def render_ipsets(ports: list[dict], node_ips: list[str]) -> str:
             entries["KUBE-LOOP-BACK"].append(f"{ep},{sp['proto']}:{sp['targetPort']},{ep}")
         if sp["nodePort"] and sp["proto"] in ("tcp", "udp"):
             entries[f"KUBE-NODE-PORT-{sp['proto'].upper()}"].append(str(sp["nodePort"]))
-    entries["KUBE-IPVS-IPS"] += node_ips
     for name, typ, _comment in IPSETS:
         opts = "range 0-65535" if typ.startswith("bitmap") else "family inet hashsize 1024 maxelem 65536"
         lines.append(f"create {name} {typ} {opts} -exist")
@@ -2891,7 +2893,7 @@ class Agent:
                     restore.append(f"-d {v} -r {r}")
         if restore:
             self.cmd(["ipvsadm", "-R"], data="\n".join(restore) + "\n")
-        self.cmd(["ipset", "restore"], data=render_ipsets(ports, node_ips + sorted(want)))
+        self.cmd(["ipset", "restore"], data=render_ipsets(ports, node_ips))
         ipt.program("ipvs", render_ipvs_iptables(cluster_cidr))
 
     def run(self) -> int:
@@ -3003,6 +3005,11 @@ def cmd_install(args) -> int:
     import py_compile
 
     py_compile.compile(module, doraise=True)
+    with open(module, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest() + "\n"
+    if write_if_changed(os.path.join(STATE_DIR, "program.sha256"), digest):
+        changes.append("program updated")
+        restart += ["standin-apiserver.service", "standin-kube-proxy.service"]
     if args.apiserver:
         seed = sys.stdin.read() if args.seed == "-" else open(args.seed).read()  # noqa: SIM115
         seed = "\n".join(ln for ln in seed.splitlines() if not ln.startswith("#")) + "\n"
