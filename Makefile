@@ -32,7 +32,7 @@ lab: setup image
 	bash tests/lab/demo.sh
 
 lab-down:
-	bash tests/lab/lab.sh down
+	LAB_ID=$${LAB_ID:-demo} bash tests/lab/lab.sh down
 
 test: setup
 	bash tests/run-all.sh

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) kube_proxy.mode contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: cleanup of N services' worth of stale iptables-mode state, side by side with the
@@ -42,11 +41,11 @@ def main():
         for backend in ('legacy', 'nft'):
             ns = Namespace()
             try:
-                load, _ = ns.timed([RESTORE[(backend, family)]], data=text)
+                load, _out = ns.timed([RESTORE[(backend, family)]], data=text)
                 t_check, check = ns.module('cleanup', mode='iptables', _ansible_check_mode=True)
                 t_clean, result = ns.module('cleanup', mode='iptables')
                 t_again, again = ns.module('cleanup', mode='iptables')
-                _, facts = ns.module('node_facts', versions=False)
+                _timing, facts = ns.module('node_facts', versions=False)
                 left = facts['ansible_facts']['kube_proxy_node']
                 ok = (
                     result['changed']

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) kube_proxy.mode contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: node_facts on a node with N services programmed in iptables mode (run as root).
@@ -61,7 +60,9 @@ class Namespace:
 
     def timed(self, args, data=None):
         start, cpu = time.perf_counter(), _children_cpu()
-        p = subprocess.run(['ip', 'netns', 'exec', self.name] + args, input=data, capture_output=True, text=True)
+        p = subprocess.run(
+            ['ip', 'netns', 'exec', self.name] + args, input=data, capture_output=True, text=True, check=False
+        )
         elapsed = Timing(time.perf_counter() - start, _children_cpu() - cpu)
         if p.returncode != 0:
             raise SystemExit('%s failed: %s %s' % (args[0], p.stdout[-2000:], p.stderr[-2000:]))
@@ -76,7 +77,7 @@ class Namespace:
             p = subprocess.run(
                 ['ip', 'netns', 'exec', self.name, sys.executable, '-m',
                  'ansible_collections.kube_proxy.mode.plugins.modules.' + name, fh.name],
-                capture_output=True, text=True, env=env,
+                capture_output=True, text=True, env=env, check=False,
             )  # fmt: skip
             elapsed = Timing(time.perf_counter() - start, _children_cpu() - cpu)
         finally:
@@ -106,14 +107,14 @@ def main():
     for backend in ('legacy', 'nft'):
         ns = Namespace()
         try:
-            load, _ = ns.timed([RESTORE[backend]], data=text)
+            load, _out = ns.timed([RESTORE[backend]], data=text)
             times = []
             facts = None
-            for _ in range(opts.runs):
+            for _run in range(opts.runs):
                 t, result = ns.module('node_facts')
                 times.append(t)
                 facts = result['ansible_facts']['kube_proxy_node']
-            full = [ns.module('node_facts', rules=True) for _ in range(opts.runs)]
+            full = [ns.module('node_facts', rules=True) for _run in range(opts.runs)]
             t_rules = min((t for t, _r in full), key=lambda t: t.wall)
             rules = full[0][1]['ansible_facts']['kube_proxy_node']['counts']['iptables_rules']
             rows.append(

@@ -19,6 +19,13 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 MATRIX = os.path.join(TOP, 'data', 'cni_matrix.yml')
 PAGE = os.path.join(TOP, 'docs', 'compatibility.md')
 
+
+def _template(name):
+    """Prose of the page, kept in Markdown next to this script (one table row per line)."""
+    with open(os.path.join(os.path.dirname(__file__), 'templates', name), encoding='utf-8') as f:
+        return f.read()
+
+
 ICONS = {
     'supported': '✅ supported',
     'needs_settings': '⚙️ needs settings',
@@ -27,60 +34,9 @@ ICONS = {
     'not_applicable': '➖ not applicable',
 }
 
-INTRO = """\
-# CNI compatibility of kube-proxy modes
+INTRO = _template('compat-intro.md')
 
-<!-- Generated from data/cni_matrix.yml by docs/gen/gen_compat.py: edit the data, then re-run
-     `python docs/gen/gen_compat.py`. A unit test fails when this page and the data disagree. -->
-
-The filter `kube_proxy.mode.cni_compat` and the role `kube_proxy.mode.cni` give one of these verdicts
-for a CNI, its version and settings, and a kube-proxy mode:
-
-| verdict | meaning | may the migration go ahead? |
-|---|---|---|
-| ✅ `supported` | works; a required setting the CNI already has turns `needs_settings` into this | yes |
-| ⚙️ `needs_settings` | works once the named settings are set (they are listed in `required_settings`) | after setting them |
-| ⚠️ `unverified` | no upstream statement either way | only with `kube_proxy_cni_override_reason` (a sentence) |
-| ❌ `unsupported` | known broken | never; the override does not apply |
-| ➖ `not_applicable` | kube-proxy is not used by this set-up (Calico eBPF, Cilium kube-proxy replacement, kube-router service proxy) | nothing to migrate |
-
-Versions are compared with or without a leading `v`; a pre-release (`1.8.0-rc3`) sorts before its
-release. When the image carries no release tag (`:latest`, untagged), the verdict holds only if all
-versions agree; otherwise it is `unverified` and says so. Any CNI not listed here is `unverified`.
-"""
-
-DETECTION = """\
-## How the CNI is found
-
-The role `kube_proxy.mode.cni` runs ONE shell task on the first control-plane host with
-`{{ bin_dir }}/kubectl --kubeconfig /etc/kubernetes/admin.conf` (read-only, also in check mode):
-
-| read | what is taken from it |
-|---|---|
-| `kubectl get daemonsets -A -o json` | the node agent (`calico-node`, `cilium`, `aws-node`, `kube-flannel-ds`, `kube-router`), its namespace, the version from the image tag, the env `FELIX_NFTABLESMODE`, `FELIX_BPFENABLED`, `FELIX_IPTABLESBACKEND`, `FELIX_KUBENODEPORTRANGES` (calico-node), `ENABLE_NFTABLES` (aws-node), the flag `--run-service-proxy` (kube-router) |
-| `kubectl get configmaps -A -o json --field-selector metadata.name=cilium-config` | `kube-proxy-replacement` |
-| `kubectl get configmaps -A -o json --field-selector metadata.name=kube-flannel-cfg` | `EnableNFTables` inside `net-conf.json` |
-| `kubectl get installations.operator.tigera.io default -o json` | `spec.calicoNetwork.linuxDataplane` of an operator install (calico-node then lives in `calico-system`; absent means `Iptables`) |
-
-When kubectl fails (or `cni_detect_from_cluster: false`), Kubespray's variables are used instead
-(`kube_network_plugin`, `calico_version`, `calico_nftable_mode`, `calico_iptables_backend`,
-`calico_bpf_enabled`, `cilium_version`, `cilium_kube_proxy_replacement`, `flannel_version`,
-`kube_router_version`, `kube_router_run_service_proxy`) and the result says so
-(`cni_result.cni.source: inventory` and a note with kubectl's error). Calico's FelixConfiguration
-resource is not read: a `spec.nftablesMode` set there overrides the env.
-
-Settings are accepted as the CNI spells them or as Kubespray names them:
-
-| CNI | setting | also read from |
-|---|---|---|
-| Calico | `FELIX_NFTABLESMODE` (`Enabled`/`Disabled`/`Auto`) | operator `linuxDataplane: Nftables` (= `Enabled`), Kubespray `calico_nftable_mode` (true = `Enabled`) |
-| Calico | `FELIX_BPFENABLED` | operator `linuxDataplane: BPF`, Kubespray `calico_bpf_enabled` |
-| Cilium | `kubeProxyReplacement` (`true`/`false`, old `strict`/`partial`/`probe`/`disabled`) | cilium-config `kube-proxy-replacement`, Kubespray `cilium_kube_proxy_replacement` |
-| AWS VPC CNI | `ENABLE_NFTABLES` | |
-| Flannel | `EnableNFTables` | `net-conf.json` of `kube-flannel-cfg` |
-| kube-router | `run-service-proxy` (kube-router's default: true) | `--run-service-proxy`, Kubespray `kube_router_run_service_proxy` (Kubespray's default: false) |
-| Kubernetes | `NFTablesProxyMode` | `featureGates`, Kubespray `kube_proxy_feature_gates` |
-"""
+DETECTION = _template('compat-detection.md')
 
 
 def bounds(spec):

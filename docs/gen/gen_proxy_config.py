@@ -113,10 +113,10 @@ def variables_page():
         "",
         "| variable | type | default | meaning |",
         "|---|---|---|---|",
-        "| `kube_proxy_target_mode` | str | the current mode (live ConfigMap, else `kube_proxy_mode`) | %s: the mode this host ends in. Anything else stops the play before any change, naming the host. |"
+        "| `kube_proxy_target_mode` | str | the current mode (live ConfigMap, else `kube_proxy_mode`) | %s: the mode this host ends in. Anything else stops the play before any change, naming the host. |"  # noqa: E501
         % ", ".join("`%s`" % m for m in pc.MODES),
-        "| `kube_proxy_target_config` | dict | `{}` | KubeProxyConfiguration fields in upstream spelling (`nftables: {masqueradeAll: true}`, `nodePortAddresses: [primary]`, `conntrack: {tcpBeLiberal: true}`), merged last over the translated configuration. Validated like the rest: a typo is an error. |",
-        "| `kube_proxy_node_group` | str | the target mode | Name of the node group: a lower-case DNS label of at most %d characters. Hosts sharing a name must end with the same mode and the same configuration (including Kubespray's `kube_proxy_*` variables); otherwise the role fails naming the hosts and the fields they disagree on. |"
+        "| `kube_proxy_target_config` | dict | `{}` | KubeProxyConfiguration fields in upstream spelling (`nftables: {masqueradeAll: true}`, `nodePortAddresses: [primary]`, `conntrack: {tcpBeLiberal: true}`), merged last over the translated configuration. Validated like the rest: a typo is an error. |",  # noqa: E501
+        "| `kube_proxy_node_group` | str | the target mode | Name of the node group: a lower-case DNS label of at most %d characters. Hosts sharing a name must end with the same mode and the same configuration (including Kubespray's `kube_proxy_*` variables); otherwise the role fails naming the hosts and the fields they disagree on. |"  # noqa: E501
         % pc.GROUP_NAME_MAX,
         "",
         "The base of every group's configuration is the cluster's current one: the live ConfigMap",
@@ -146,11 +146,11 @@ def variables_page():
         "| ConfigMap (key `config.conf`) | `%s/kube-proxy-<group>` |" % pc.NAMESPACE,
         "| DaemonSet (nodeSelector `%s=<group>`, `kubernetes.io/os=linux`) | `%s/kube-proxy-<group>` |"
         % (pc.GROUP_LABEL, pc.NAMESPACE),
-        "| pod labels | `%s=%s` (so `kubectl get pods -l %s=%s` still finds every kube-proxy), `%s=<group>` (one group's pods), `app.kubernetes.io/managed-by=%s` |"
+        "| pod labels | `%s=%s` (so `kubectl get pods -l %s=%s` still finds every kube-proxy), `%s=<group>` (one group's pods), `app.kubernetes.io/managed-by=%s` |"  # noqa: E501
         % (pc.APP_LABEL, pc.APP_VALUE, pc.APP_LABEL, pc.APP_VALUE, pc.GROUP_LABEL, pc.MANAGED_BY),
         "| pod annotation (changes with the config, so pods roll) | `%s` |" % pc.CONFIG_HASH_ANNOTATION,
         "| kubeconfig | `kubeconfig.conf` of kubeadm's ConfigMap `kube-system/kube-proxy`, projected next to `config.conf` in `/var/lib/kube-proxy` |",
-        "| hand-back to kubeadm (when every group ends with the same configuration) | ConfigMap `kube-system/kube-proxy`, `config.conf` replaced, other keys kept |",
+        "| hand-back to kubeadm (when every group ends with the same configuration) | ConfigMap `kube-system/kube-proxy`, `config.conf` replaced, other keys kept |",  # noqa: E501
         "",
         "The DaemonSet is otherwise like kubeadm's: image from Kubespray's `kube_image_repo`/`kube_version`",
         "(or `kube_proxy_image_repo`/`kube_proxy_image_tag`), `hostNetwork`, privileged, tolerates every taint,",

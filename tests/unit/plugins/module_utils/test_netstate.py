@@ -34,7 +34,7 @@ def apply_restore(tables, restore):
             name = line[1:].split()[0]
             cur['rules'] = [r for r in cur['rules'] if r[0] != name]
         elif line.startswith('-D '):
-            chain, _, spec = line[3:].partition(' ')
+            chain, _sep, spec = line[3:].partition(' ')
             target = (chain, spec)
             assert target in cur['rules'], 'rule to delete not found: %s' % line
             cur['rules'].remove(target)

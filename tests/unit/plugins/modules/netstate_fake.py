@@ -101,7 +101,7 @@ def install(monkeypatch, node, args, check_mode=False, diff=False):
 
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    monkeypatch.setattr(_netnode, '_read', lambda path: node.files.get(path))
+    monkeypatch.setattr(_netnode, '_read', node.files.get)
     monkeypatch.setattr(_netnode.NodeReader, 'device_exists', lambda self, name='kube-ipvs0': name in node.devices)
 
 

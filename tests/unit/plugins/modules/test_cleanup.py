@@ -11,7 +11,7 @@ from ansible_collections.kube_proxy.mode.tests.unit.plugins.modules.netstate_fak
 )
 
 
-def ipvs_node(tools=ALL_TOOLS):
+def ipvs_node(tools=tuple(ALL_TOOLS)):
     return FakeNode(
         tools=tools,
         outputs={
