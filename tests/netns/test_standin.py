@@ -203,7 +203,7 @@ class Node:
             "except OSError as e:\n    print(0, e)\n"
         )
         out = self.sh(sys.executable, '-c', code).stdout.strip()
-        status, _, body = out.partition(' ')
+        status, _sep, body = out.partition(' ')
         return int(status), body
 
 
@@ -352,7 +352,7 @@ def test_cni_seed_answers_detection_calls(tmp_path):
         assert inst['spec']['calicoNetwork']['linuxDataplane'] == 'Nftables'
         names = [d['metadata']['name'] for d in c.json('get', 'daemonsets', '-A')['items']]
         assert 'calico-node' in names and 'kube-proxy' in names
-        calico = [p for p in c.json('get', 'pods', '-n', 'calico-system')['items']]
+        calico = c.json('get', 'pods', '-n', 'calico-system')['items']
         assert len(calico) == 2  # one per node (tolerates the control-plane taint like upstream)
         cms = c.json('get', 'configmaps', '-A', '--field-selector', 'metadata.name=cilium-config')
         assert cms['items'] == []

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 # Copyright: (c) 2026, kube_proxy.mode contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Cluster stand-in for the kube_proxy.mode tests (stdlib only, Python >= 3.9).
@@ -70,7 +70,7 @@ def now_iso() -> str:
 
 
 def rand_suffix(n: int = 5) -> str:
-    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
+    return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _i in range(n))
 
 
 class UsageError(Exception):
@@ -475,8 +475,8 @@ class Store:
             for p in self.pods_of(obj):
                 self.objects["pods"].pop(obj_key("pods", p["metadata"]["namespace"], p["metadata"]["name"]), None)
         if res == "namespaces":
-            for r, (_, _, namespaced, _, _) in RESOURCES.items():
-                if namespaced:
+            for r, spec in RESOURCES.items():
+                if spec[2]:
                     for k in [k for k, o in self.objects[r].items() if o["metadata"].get("namespace") == name]:
                         del self.objects[r][k]
         self.rv += 1
@@ -1433,13 +1433,13 @@ class WaitableLock:
 
     def release_all_for_sleep(self, seconds: float) -> None:
         depth = getattr(self._local, "depth", 0)
-        for _ in range(depth):
+        for _i in range(depth):
             self._lock.release()
         self._local.depth = 0
         try:
             time.sleep(seconds)
         finally:
-            for _ in range(depth):
+            for _i in range(depth):
                 self._lock.acquire()
             self._local.depth = depth
 
@@ -1477,7 +1477,7 @@ def http_call(server: str, method: str, path: str, body: dict | None = None, tim
     finally:
         sock.close()
     raw = b"".join(chunks)
-    header, _, payload = raw.partition(b"\r\n\r\n")
+    header, _sep, payload = raw.partition(b"\r\n\r\n")
     status = int(header.split(b" ", 2)[1]) if header.startswith(b"HTTP/") else 0
     if status == 0 or status >= 400:
         raise OSError(f"stand-in apiserver answered {status}: {payload[:200]!r}")
@@ -1545,7 +1545,7 @@ def server_classes():
         daemon_threads = True
 
         def get_request(self):
-            req, _ = super().get_request()
+            req, _addr = super().get_request()
             return req, ("unix", 0)
 
     return ApiHandler, ThreadingUnixHTTPServer, http.server.ThreadingHTTPServer
@@ -1821,8 +1821,8 @@ def build_seed(
     svc_net = ipaddress.ip_network(service_cidr)
     cp_ip, workers = "", []
     for i, spec in enumerate(node_specs):
-        name, _, rest = spec.partition("=")
-        ip, _, role = rest.partition(":")
+        name, _sep, rest = spec.partition("=")
+        ip, _sep, role = rest.partition(":")
         labels = {
             "kubernetes.io/hostname": name,
             "kubernetes.io/os": "linux",
@@ -2012,7 +2012,7 @@ def mini_yaml(text: str):
             ind = len(lines[i]) - len(lines[i].lstrip())
             if ind < indent:
                 break
-            key, _, val = lines[i].strip().partition(":")
+            key, _sep, val = lines[i].strip().partition(":")
             i += 1
             if val.strip():
                 out[key.strip()] = _scalar(val)
@@ -2557,7 +2557,7 @@ def render_ipsets(ports: list[dict], node_ips: list[str]) -> str:
     KUBE-IPVS-FILTER rejects new connections to its members on any port that is no Service."""
     del node_ips  # NodePorts live in the KUBE-NODE-PORT-* bitmaps
     lines = []
-    entries: dict[str, list[str]] = {n: [] for n, _, _ in IPSETS}
+    entries: dict[str, list[str]] = {entry[0]: [] for entry in IPSETS}
     for sp in ports:
         entries["KUBE-CLUSTER-IP"].append(f"{sp['clusterIP']},{sp['proto']}:{sp['port']}")
         entries["KUBE-IPVS-IPS"].append(sp["clusterIP"])
@@ -2602,7 +2602,7 @@ def ipvs_cleanup(cmd: Cmd, ipt: Iptables) -> list[str]:
     removed += ipt.cleanup()
     try:
         existing = set(cmd(["ipset", "list", "-n"], check=False).stdout.split())
-        for name, _, _ in IPSETS:
+        for name, *_rest in IPSETS:
             for n in (name, name.replace("KUBE-", "KUBE-6-", 1)):
                 if n in existing:
                     cmd(["ipset", "destroy", n], check=False)
