@@ -590,3 +590,52 @@ def test_render_is_kube_proxy_format():
     )
     assert standin.validate_start({'mode': 'nftables'}, 'registry.k8s.io/kube-proxy:v1.33.0', '5.10.0-35-amd64')
     assert standin.validate_start({'mode': ''}, 'registry.k8s.io/kube-proxy:v1.33.0', '5.10.0') is None
+
+
+def test_agent_reads_config_of_rendered_group_daemonset(collections):
+    """The DaemonSet the collection renders mounts config.conf through a projected volume (the group's
+    ConfigMap + kubeadm's kubeconfig.conf); the node agent must read the group's config.conf from it."""
+    sys.path.insert(0, collections)
+    try:
+        from ansible_collections.kube_proxy.mode.plugins.module_utils._proxy_config import render_group_manifests
+    finally:
+        sys.path.remove(collections)
+    config = {'apiVersion': 'kubeproxy.config.k8s.io/v1alpha1', 'kind': 'KubeProxyConfiguration', 'mode': 'nftables'}
+    cm, ds = render_group_manifests('nft', config, {'kube_version': 'v1.33.4'})
+    assert 'projected' in ds['spec']['template']['spec']['volumes'][0]  # what this test is about
+    store = standin.Store(None)
+    kubeadm_cm = {
+        'apiVersion': 'v1',
+        'kind': 'ConfigMap',
+        'metadata': {'name': 'kube-proxy', 'namespace': 'kube-system'},
+        'data': {
+            'config.conf': standin.kube_proxy_config_text('iptables', '10.233.64.0/18'),
+            'kubeconfig.conf': 'apiVersion: v1\nkind: Config\n',
+        },
+    }
+    node = {
+        'apiVersion': 'v1',
+        'kind': 'Node',
+        'metadata': {'name': 'n2', 'labels': {'kubernetes.io/os': 'linux', 'kube-proxy.mode/group': 'nft'}},
+    }
+    namespace = {'apiVersion': 'v1', 'kind': 'Namespace', 'metadata': {'name': 'kube-system'}}
+    for obj in (namespace, kubeadm_cm, node, cm, ds):
+        store.put(obj)
+    store.reconcile()
+    view = store.node_view('n2')
+    assert view['daemonset'] == 'kube-system/kube-proxy-nft'
+    got = view['config']
+    assert (got['configMap'], got['key'], got['path']) == (
+        'kube-system/kube-proxy-nft',
+        'config.conf',
+        '/var/lib/kube-proxy/config.conf',
+    )
+    assert got['text'] == cm['data']['config.conf']
+    assert standin.parse_proxy_config(got['text'])['mode'] == 'nftables'
+    # kubelet layout of a projected volume: a source without items projects every key at its own name
+    vol = {'projected': {'sources': [{'configMap': {'name': 'kube-proxy-nft'}}, {'configMap': {'name': 'kube-proxy'}}]}}
+    assert store.volume_configmap_file('kube-system', vol, 'kubeconfig.conf') == ('kube-proxy', 'kubeconfig.conf')
+    assert store.volume_configmap_file('kube-system', vol, 'config.conf') == ('kube-proxy', 'config.conf')
+    items = {'configMap': {'name': 'kube-proxy', 'items': [{'key': 'config.conf', 'path': 'sub/kp.yaml'}]}}
+    assert store.volume_configmap_file('kube-system', items, 'sub/kp.yaml') == ('kube-proxy', 'config.conf')
+    assert store.volume_configmap_file('kube-system', items, 'config.conf') is None

@@ -752,13 +752,10 @@ class Store:
                 if path.startswith(mp + "/"):
                     rel = path[len(mp) + 1 :]
                     vol = next((v for v in pod["spec"].get("volumes") or [] if v["name"] == m["name"]), None)
-                    if not vol or "configMap" not in vol:
+                    found = self.volume_configmap_file(ns, vol or {}, rel)
+                    if found is None:
                         continue
-                    cmname = vol["configMap"]["name"]
-                    key = rel
-                    for it in vol["configMap"].get("items") or []:
-                        if it["path"] == rel:
-                            key = it["key"]
+                    cmname, key = found
                     result.update(configMap=f"{ns}/{cmname}", key=key)
                     cm = self.get("configmaps", ns, cmname)
                     if cm is not None and key in (cm.get("data") or {}):
@@ -766,6 +763,37 @@ class Store:
                     return result
             return result
         return {"container": None}
+
+    def volume_configmap_file(self, ns: str, vol: dict, rel: str) -> tuple[str, str] | None:
+        """(ConfigMap name, key) of the file REL of a pod volume, as the kubelet lays it out.
+
+        A configMap volume, or a projected volume's configMap sources (in order, a later source
+        wins a path as in the kubelet's payload map): with items, each item's key is written at its
+        path; without items, every key of the ConfigMap is written at a path equal to the key.
+        """
+        if "configMap" in vol:
+            sources = [vol["configMap"]]
+        elif "projected" in vol:
+            sources = [s["configMap"] for s in (vol["projected"] or {}).get("sources") or [] if s.get("configMap")]
+        else:
+            return None
+        found = None
+        for src in sources:
+            name = src.get("name")
+            if not name:
+                continue
+            items = src.get("items")
+            if items:
+                for it in items:
+                    if it.get("path") == rel:
+                        found = (name, it["key"])
+            else:
+                cm = self.get("configmaps", ns, name)
+                if cm is not None and rel in (cm.get("data") or {}):
+                    found = (name, rel)
+                elif cm is None and found is None:
+                    found = (name, rel)  # not there yet: the pod would wait for it
+        return found
 
     def endpoints(self, svc: dict) -> list[dict]:
         sel = (svc.get("spec") or {}).get("selector")
