@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import json
 import re
+from collections.abc import Mapping
 
 try:
     import yaml
@@ -250,19 +251,29 @@ def parse_duration(value):
 
 
 def plain(value):
-    """Deep copy with plain Python types (Ansible's str/dict subclasses become str/dict)."""
-    if isinstance(value, dict):
+    """Deep copy with plain Python types, safe for yaml.safe_dump and json.dumps.
+
+    Ansible's tagged values (AnsibleUnsafeText/Bytes, AnsibleMapping, ...) are subclasses of
+    str/bytes/dict/list; str(x) keeps AnsibleUnsafeText (it returns self), so the exact base type
+    is built instead. Bytes become UTF-8 text; tuples and sets become lists.
+    """
+    if isinstance(value, Mapping):
         return {plain(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, str):
-        return str(value)
+        return str.__str__(value)  # a new exact str for a subclass
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            return str.__str__(bytes(value).decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ProxyConfigError("a value is bytes that are not UTF-8 text: %r" % bytes(value[:40])) from exc
     if isinstance(value, int):
-        return int(value)
+        return int.__index__(value)
     if isinstance(value, float):
-        return float(value)
+        return float.__float__(value)
     return value
 
 
