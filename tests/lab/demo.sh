@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make lab`: builds the guest image, boots the 3-VM lab (LAB_ID=demo: cp1, w1, w2) and runs the
 # collection's playbooks on it: ansible-playbook -i .cache/lab/run/demo/hosts.yaml kube_proxy.mode.VERB
-# for each VERB in $DEMO_PLAYBOOKS (default "preflight prepare"). Then stops the VMs, unless
+# for each VERB in $DEMO_PLAYBOOKS (default "preflight prepare report"). Then stops the VMs, unless
 # LAB_KEEP=1 (it prints how to SSH in and how to stop them).
 # The VMs have no Kubernetes: first the cluster stand-in (docs/standin.md) is installed with the
 # playbook $DEMO_SETUP (default tests/standin/install.yml; empty to skip) with $DEMO_SETUP_ARGS
@@ -16,8 +16,8 @@ cd "$top"
 export PATH="$top/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$top/tests/ansible.cfg"
 export LAB_ID=demo
-read -r -a verbs <<< "${DEMO_PLAYBOOKS:-preflight prepare}"
-read -r -a placeholders <<< "${DEMO_PLACEHOLDERS-preflight prepare}"
+read -r -a verbs <<< "${DEMO_PLAYBOOKS:-preflight prepare report}"
+read -r -a placeholders <<< "${DEMO_PLACEHOLDERS-}"
 run="$top/.cache/lab/run/$LAB_ID"
 out="$top/tests/output/lab-demo"
 mkdir -p "$out"
