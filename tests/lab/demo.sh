@@ -3,13 +3,9 @@
 # collection's playbooks on it: ansible-playbook -i .cache/lab/run/demo/hosts.yaml kube_proxy.mode.VERB
 # for each VERB in $DEMO_PLAYBOOKS (default "preflight prepare report"). Then stops the VMs, unless
 # LAB_KEEP=1 (it prints how to SSH in and how to stop them).
-# The VMs have no Kubernetes: first the cluster stand-in (docs/standin.md) is installed with the
-# playbook $DEMO_SETUP (default tests/standin/install.yml; empty to skip) with $DEMO_SETUP_ARGS
-# (default: the Calico manifest objects, matching the example inventory's kube_network_plugin).
-#
-# DEMO_PLACEHOLDERS names the playbooks that are still placeholders (they fail with "... is not
-# implemented yet"): such a failure is reported as "placeholder" and does not fail the demo. Any
-# other failure does. Remove a verb from the default below once its playbook is implemented.
+# The VMs have no Kubernetes: first the playbook $DEMO_SETUP (default tests/lab/cluster.yml: the
+# current mode's tools and the cluster stand-in, docs/standin.md, seeded with Calico's manifest
+# objects to match the example inventory) runs with the extra arguments $DEMO_SETUP_ARGS.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -17,7 +13,6 @@ export PATH="$top/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$top/tests/ansible.cfg"
 export LAB_ID=demo
 read -r -a verbs <<< "${DEMO_PLAYBOOKS:-preflight prepare report}"
-read -r -a placeholders <<< "${DEMO_PLACEHOLDERS-}"
 run="$top/.cache/lab/run/$LAB_ID"
 out="$top/tests/output/lab-demo"
 mkdir -p "$out"
@@ -40,10 +35,10 @@ bash tests/lab/lab.sh up 3
 trap stop_lab EXIT
 echo "demo: lab up after $((SECONDS - start))s"
 
-setup=${DEMO_SETUP-tests/standin/install.yml}
+setup=${DEMO_SETUP-tests/lab/cluster.yml}
 if [ -n "$setup" ]; then
   echo "=== ansible-playbook $setup (cluster stand-in: no real Kubernetes in the lab) ($(date +%T))"
-  read -r -a setup_args <<< "${DEMO_SETUP_ARGS-"-e standin_cni=calico-manifest"}"
+  read -r -a setup_args <<< "${DEMO_SETUP_ARGS-}"
   ansible-playbook -i "$run/hosts.yaml" "${setup_args[@]}" "$setup" 2>&1 | tee "$out/setup.log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "demo: $setup failed (log: tests/output/lab-demo/setup.log)"; exit 1; }
 fi
@@ -55,8 +50,6 @@ for verb in "${verbs[@]}"; do
   t=$SECONDS
   if ansible-playbook -i "$run/hosts.yaml" "kube_proxy.mode.$verb" 2>&1 | tee "$out/$verb.log"; [ "${PIPESTATUS[0]}" -eq 0 ]; then
     result[$verb]=passed
-  elif [[ " ${placeholders[*]} " == *" $verb "* ]] && grep -q "kube_proxy.mode.$verb is not implemented yet" "$out/$verb.log"; then
-    result[$verb]="placeholder (not implemented yet)"
   else
     result[$verb]=failed
     failed=$((failed + 1))
