@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Turn the upstream CNI manifests into the JSON kubectl would return for them (see README.md).
 
-Usage: python tests/standin-data/cni/gen.py [FIXTURES_DIR]   (default /work/shared/fixtures/cni)
+Usage: python tests/standin-data/cni/gen.py [FIXTURES_DIR]   (default ../shared/fixtures/cni beside the checkout)
 Re-running it on the same manifests rewrites byte-identical files.
 """
 
@@ -132,4 +132,4 @@ def main(fixtures):
 
 
 if __name__ == '__main__':
-    main(sys.argv[1] if len(sys.argv) > 1 else '/work/shared/fixtures/cni')
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, '..', '..', '..', '..', 'shared', 'fixtures', 'cni'))
