@@ -374,8 +374,13 @@ def test_agent_programs_mode_and_does_kube_proxy_startup_cleanup(cluster):
     assert '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES' in nat
     assert '--comment "default/kubernetes:https cluster IP"' in nat and ':KUBE-SVC-' in nat and ':KUBE-SEP-' in nat
     assert ':KUBE-FORWARD ' in node.iptables('filter')
-    kp = cluster.pods('n2', 'k8s-app=kube-proxy')[0]
-    assert [c['status'] for c in kp['status']['conditions'] if c['type'] == 'Ready'] == ['True']
+
+    def pod_ready():
+        kp = cluster.pods('n2', 'k8s-app=kube-proxy')[0]
+        return [c['status'] for c in kp['status']['conditions'] if c['type'] == 'Ready'] == ['True']
+
+    # the agent reports its health to the apiserver after /healthz turns 200: the pod follows
+    wait_for(pod_ready, what='kube-proxy pod on n2 Ready')
     assert 'kube-proxy' not in node.nft_tables()
 
     cluster.set_mode('nftables')  # kube-proxy restarts on a config change; nftables start cleans iptables
