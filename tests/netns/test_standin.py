@@ -644,3 +644,63 @@ def test_agent_reads_config_of_rendered_group_daemonset(collections):
     items = {'configMap': {'name': 'kube-proxy', 'items': [{'key': 'config.conf', 'path': 'sub/kp.yaml'}]}}
     assert store.volume_configmap_file('kube-system', items, 'sub/kp.yaml') == ('kube-proxy', 'config.conf')
     assert store.volume_configmap_file('kube-system', items, 'config.conf') is None
+
+
+CONNECT = (
+    "import socket\n"
+    "try:\n"
+    "    with socket.create_connection(('10.233.0.1', 443), timeout=2) as c:\n"
+    "        print('connected', c.recv(16).decode())\n"
+    "except OSError as e:\n"
+    "    print('failed', e)\n"
+)
+
+LISTEN = (
+    "import socket\n"
+    "s = socket.socket()\n"
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('10.99.0.11', 6443))\n"
+    "s.listen()\n"
+    "while True:\n"
+    "    c = s.accept()[0]\n"
+    "    c.sendall(b'apiserver')\n"
+    "    c.close()\n"
+)
+
+
+def test_kubernetes_service_answers_from_the_control_plane_node(tmp_path):
+    """What migrate's "kubernetes Service answers from the node" check does on cp1: a TCP connect from the
+    node itself to the ClusterIP 10.233.0.1:443, DNATed by the mode's rules (nat OUTPUT / nat-output hook)
+    to the apiserver's 10.99.0.11:6443; in iptables mode, then after the switch to nftables mode."""
+    c = Cluster(tmp_path, mode='iptables')
+    try:
+        node = c.agent('n1')
+        # the node's address on a link with a default route (the VM's NIC), the apiserver listening on it:
+        # 10.233.0.1 is no local address, only the DNAT can bring the connect to the listener
+        node.sh('ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p')
+        node.sh('ip', 'addr', 'add', '10.99.0.11/24', 'dev', 'eth0')
+        node.sh('ip', 'link', 'set', 'eth0', 'up')
+        node.sh('ip', 'link', 'set', 'eth0p', 'up')
+        node.sh('ip', 'route', 'add', 'default', 'via', '10.99.0.1', 'dev', 'eth0', 'onlink')
+        c.procs.append(subprocess.Popen(['ip', 'netns', 'exec', node.ns, sys.executable, '-c', LISTEN]))
+
+        def connect():
+            out = node.sh(sys.executable, '-c', CONNECT).stdout.strip()
+            return out if out.startswith('connected') else None
+
+        wait_for(lambda: 'default/kubernetes:https cluster IP' in node.iptables('nat'), what='iptables rules')
+        assert 'kube-proxy' not in node.nft_tables()
+        assert wait_for(connect, timeout=10, what='iptables mode: connect to 10.233.0.1:443') == 'connected apiserver'
+
+        c.set_mode('nftables')
+        wait_for(lambda: 'KUBE-SERVICES' not in node.iptables('nat'), what='iptables rules gone')
+        wait_for(
+            lambda: (
+                'default/kubernetes/tcp/https'
+                in node.sh('nft', 'list', 'table', 'ip', 'kube-proxy', check=False).stdout
+            ),
+            what='nftables rules',
+        )
+        assert wait_for(connect, timeout=10, what='nftables mode: connect to 10.233.0.1:443') == 'connected apiserver'
+    finally:
+        c.close()
