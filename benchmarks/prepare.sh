@@ -33,7 +33,7 @@ echo "kube_proxy_target_mode: iptables" > "$inv/host_vars/cp1.yml"
 printf 'kube_proxy_target_mode: ipvs\nkube_proxy_target_config: {ipvs: {scheduler: rr, strictARP: true}}\n' \
   > "$inv/host_vars/w1.yml"
 echo "kube_proxy_target_mode: nftables" > "$inv/host_vars/w2.yml"
-cat > "$inv/gather_facts.yml" <<'PLAY'
+cat > "$run/bench-gather-facts.yml" <<'PLAY'
 - name: Bare gather_facts
   hosts: k8s_cluster
   gather_facts: true
@@ -55,7 +55,7 @@ t() {  # t LOG CMD...: run CMD, print elapsed seconds (3 decimals)
 }
 gf=(); pr=()
 for i in $(seq 1 "$rounds"); do
-  gf+=("$(t "$run/bench-gather-$i.log" ansible-playbook "${args[@]}" "$inv/gather_facts.yml")")
+  gf+=("$(t "$run/bench-gather-$i.log" ansible-playbook "${args[@]}" "$run/bench-gather-facts.yml")")
   pr+=("$(t "$run/bench-prepare-$i.log" ansible-playbook "${args[@]}" "$top/playbooks/prepare.yml")")
   grep -qE 'changed=0 .*failed=0' "$run/bench-prepare-$i.log" || { echo "prepare re-run $i was not idempotent"; exit 1; }
   echo "round $i: gather_facts ${gf[-1]}s, prepare re-run ${pr[-1]}s"
