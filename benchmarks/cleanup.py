@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from node_facts import Namespace, generate, row  # noqa: E402
+from node_facts import Namespace, generate, print_table  # noqa: E402
 
 RESTORE = {
     ('legacy', 'ipv4'): 'iptables-legacy-restore',
@@ -72,12 +72,7 @@ def main():
                 ns.close()
     head = ('backend', 'family', 'services', 'chains removed', 'rules removed', 'load s (iptables-restore)',
             'cleanup s', 'cleanup/load', 'check mode s', 'second run s', 'clean + idempotent')  # fmt: skip
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
-    print('load average at the end: %.2f %.2f %.2f' % os.getloadavg())
-    print(row(head, widths))
-    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
-    for r in rows:
-        print(row(r, widths))
+    print_table(head, rows)
 
 
 if __name__ == '__main__':

@@ -96,6 +96,16 @@ def row(cells, widths):
     return '| ' + ' | '.join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + ' |'
 
 
+def print_table(head, rows):
+    """The load average (how far wall-clock figures can be trusted), then a Markdown table."""
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
+    print('load average at the end: %.2f %.2f %.2f' % os.getloadavg())
+    print(row(head, widths))
+    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
+    for r in rows:
+        print(row(r, widths))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--services', type=int, default=10000)
@@ -135,12 +145,7 @@ def main():
             ns.close()
     head = ('backend', 'services', 'restore lines', 'kp chains', 'kp rules', 'modes', 'load s (iptables-restore)',
             'node_facts s (best)', 'node_facts s (worst)', 'node_facts rules=true s (best)')  # fmt: skip
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=False)]
-    print('load average at the end: %.2f %.2f %.2f' % os.getloadavg())
-    print(row(head, widths))
-    print('|' + '|'.join('-' * (w + 2) for w in widths) + '|')
-    for r in rows:
-        print(row(r, widths))
+    print_table(head, rows)
 
 
 if __name__ == '__main__':
