@@ -79,16 +79,18 @@ class NodeReader:
         out = self.tool_output(prog, ['--version'])
         return ns.iptables_version_backend(out)
 
-    def read_iptables(self, rules=True):
+    def read_iptables(self, rules=True, only=None):
         """{(backend, family): (parsed tables, restore_bin, rules_read)}
 
         rules=False reads the iptables-nft backend's chain names with one `nft -j list chains`
         (0.1 s of CPU with 10,000 services) instead of iptables-nft-save (0.8 s); the legacy backend
-        is always saved in full (cheap).
+        is always saved in full (cheap). only: read just these (backend, family) pairs.
         """
         state = {}
         nft_chains = None
         for backend, family, save, restore in self.iptables_commands():
+            if only is not None and (backend, family) not in only:
+                continue
             if backend == 'nft' and not rules and self.bin('nft', record=False):
                 if nft_chains is None:
                     rc, out, _err = self.run([self.bin('nft'), '-j', 'list', 'chains'])
@@ -101,7 +103,12 @@ class NodeReader:
                     continue
             text = self.save_iptables(save, '%s (%s %s)' % (os.path.basename(save), backend, family))
             if text is not None:
-                state[(backend, family)] = (ns.parse_iptables_save(text), restore, True)
+                state[(backend, family)] = (text, restore, True)
+        # parsed after all the saves ran: every command forked from this process once it holds the
+        # parsed rules of 10,000 services costs milliseconds more (page tables, copy-on-write)
+        for key, (data, restore, rules_read) in state.items():
+            if rules_read:
+                state[key] = (ns.parse_iptables_save(data), restore, rules_read)
         return state
 
     def save_iptables(self, save, what):
@@ -212,12 +219,17 @@ class NodeReader:
         return versions
 
 
-def gather(reader, with_versions=True, rules=True):
-    """Full picture of kube-proxy state. Returns (facts, raw) where raw keeps what cleanup needs."""
+def gather(reader, with_versions=True, rules=True, nft_tables=True, counts=True):
+    """Full picture of kube-proxy state. Returns (facts, raw) where raw keeps what cleanup needs.
+
+    nft_tables=False skips probing the nftables-mode tables (cleanup of the iptables or ipvs mode
+    does not need them): then the nftables mode is never reported. counts=False does not count the
+    iptables rules (cleanup counts what it removes itself): the rule counts in the facts are None.
+    """
     ipt = reader.read_iptables(rules=rules)
     summaries = {}
     for (backend, family), (tables, _restore, rules_read) in sorted(ipt.items()):
-        summary = ns.summarize_iptables(tables)
+        summary = ns.summarize_iptables(tables, rules=counts)
         if not rules_read and summary['kube_proxy_chains']:
             # chain names only: with kube-proxy chains present their rules are unknown (no chains, no rules)
             summary['kube_proxy_rules'] = summary['jump_rules'] = None
@@ -226,7 +238,7 @@ def gather(reader, with_versions=True, rules=True):
 
     hint_backends = sorted({b for b, fams in summaries.items() if any(s['hint'] for s in fams.values())})
 
-    nft_found = reader.read_nft_kube_proxy()
+    nft_found = reader.read_nft_kube_proxy() if nft_tables else {}
     kp_tables = sorted(nft_found or {})
     nft_counts = {'chains': 0, 'rules': 0, 'sets': 0, 'maps': 0, 'elements': 0}
     for counts in (nft_found or {}).values():

@@ -140,11 +140,12 @@ def classify_chain(table, name):
     return None
 
 
-def summarize_iptables(tables):
+def summarize_iptables(tables, rules=True):
     """Counts for one backend/family.
 
     Returns dict with chains per owner class, rule counts in kube-proxy chains, jump rules into
-    kube-proxy chains from other chains, whether kubelet's hint chain is there.
+    kube-proxy chains from other chains, whether kubelet's hint chain is there. rules=False skips
+    going through the rules (their counts are then None): the chains alone tell the modes.
     """
     out = {
         'iptables_chains': 0,
@@ -173,12 +174,16 @@ def summarize_iptables(tables):
             if owner == 'iptables' and name.startswith(IPTABLES_SERVICE_PREFIXES):
                 out['service_chains'] += 1
         out['kube_proxy_chains'] += len(owners)
+        if not rules:
+            continue
         for chain, spec in data['rules']:
             if chain in owners:
                 out['kube_proxy_rules'] += 1
             elif rule_target(spec) in owners:
                 out['jump_rules'] += 1
     out['kubelet_chains'].sort()
+    if not rules:
+        out['kube_proxy_rules'] = out['jump_rules'] = None
     return out
 
 

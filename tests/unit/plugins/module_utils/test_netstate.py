@@ -280,3 +280,11 @@ def test_split_for_nft_backend():
     assert 'delete chain ip6 nat KUBE-SERVICES' in lines
     bad = dict(plan, tables={'nat': ['KUBE-SVC-"x']})
     assert ns.split_for_nft_backend(bad, 'ipv4') is None
+
+
+def test_summarize_iptables_without_rules_counts_chains_only():
+    full, chains_only = ns.summarize_iptables(IPT), ns.summarize_iptables(IPT, rules=False)
+    assert chains_only['kube_proxy_rules'] is None and chains_only['jump_rules'] is None
+    assert full['kube_proxy_rules'] > 0
+    for key in ('iptables_chains', 'ipvs_chains', 'shared_chains', 'kube_proxy_chains', 'kubelet_chains', 'hint'):
+        assert chains_only[key] == full[key], key

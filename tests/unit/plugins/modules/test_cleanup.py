@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+from ansible.module_utils.common import warnings
+
 from ansible_collections.kube_proxy.mode.plugins.modules import cleanup
 from ansible_collections.kube_proxy.mode.tests.unit.plugins.modules.netstate_fake import (
     ALL_TOOLS,
@@ -95,3 +97,24 @@ def test_nftables_cleanup_without_nft_changes_nothing(monkeypatch):
     failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'nftables'})
     assert not failed and result['changed'] is False
     assert 'nft' in result['missing_tools']
+
+
+def test_iptables_cleanup_reads_back_only_what_it_changed(monkeypatch):
+    """mode=iptables: no nft table probes, and after the restore only the changed backend/family is saved again."""
+    node = FakeNode(
+        tools=ALL_TOOLS,
+        outputs={('iptables-legacy-save',): (0, fixture('iptables-mode.rules'), '')},
+    )
+    monkeypatch.setattr(warnings, '_global_warnings', [])
+    failed, result = run(cleanup.main, monkeypatch, node, {'mode': 'iptables'}, diff=True)
+    assert not failed, result
+    assert result['changed'] is True
+    assert list(result['removed']['iptables']) == ['legacy/ipv4']
+    cmds = [c[0] for c in node.commands()]
+    assert 'nft' not in cmds
+    restore_at = cmds.index('iptables-legacy-restore')
+    assert cmds[:restore_at].count('iptables-legacy-save') == 1
+    assert cmds[restore_at + 1 :] == ['iptables-legacy-save']
+    # the fake node still shows the rules after the restore: the read-back reports them, with a warning
+    assert result['after']['iptables_chains'] == result['before']['iptables_chains'] > 0
+    assert any(w.startswith('kube-proxy iptables state is back or left') for w in warnings.get_warning_messages())
