@@ -5,8 +5,10 @@ iptables-restore that loaded it (run as root).
 
 Per backend (legacy, nft) and family (IPv4, and IPv6 with --ipv6): a fresh network namespace,
 iptables-restore of the kube-proxy ruleset (timed), then the cleanup module with mode=iptables
-(timed, full module process: save, plan, one iptables-restore --noflush, read back), then a check
-that only the foreign (kubelet, CNI, admin) chains remain. Prints one table.
+(timed, full module process: Python start-up and imports, one iptables-save per backend and
+family, plan, one iptables-restore --noflush, a save of what it changed to read it back), then a
+check that only the foreign (kubelet, CNI, admin) chains remain. Prints one table; times are
+wall-clock and CPU seconds (user + sys of every child process): on a shared machine compare CPU.
 
     sudo .venv/bin/python benchmarks/cleanup.py [--services 10000] [--ipv6]
 """
