@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make lab`: builds the guest image, boots the 3-VM lab (LAB_ID=demo: cp1, w1, w2) and runs the
 # collection's playbooks on it: ansible-playbook -i .cache/lab/run/demo/hosts.yaml kube_proxy.mode.VERB
-# for each VERB in $DEMO_PLAYBOOKS (default "preflight prepare report"). Then stops the VMs, unless
+# for each VERB in $DEMO_PLAYBOOKS (default "migrate report": the rolling migration of the
+# example inventory, iptables -> nftables, which runs the preflight and prepare itself and ends with
+# its report; then the state of every node as kube_proxy.mode.report reads it). Then stops the VMs, unless
 # LAB_KEEP=1 (it prints how to SSH in and how to stop them).
 # The VMs have no Kubernetes: first the playbook $DEMO_SETUP (default tests/lab/cluster.yml: the
 # current mode's tools and the cluster stand-in, docs/standin.md, seeded with Calico's manifest
@@ -12,7 +14,7 @@ cd "$top"
 export PATH="$top/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$top/tests/ansible.cfg"
 export LAB_ID=demo
-read -r -a verbs <<< "${DEMO_PLAYBOOKS:-preflight prepare report}"
+read -r -a verbs <<< "${DEMO_PLAYBOOKS:-migrate report}"
 run="$top/.cache/lab/run/$LAB_ID"
 out="$top/tests/output/lab-demo"
 mkdir -p "$out"
