@@ -173,6 +173,25 @@ class NodeReader:
         text = _read(os.path.join(self.proc_root, 'net', 'ip_vs'))
         return None if text is None else ns.parse_proc_ip_vs(text)
 
+    def ipvs_loaded(self):
+        """The ip_vs module is loaded (/proc/net/ip_vs exists). Checked before running ipvsadm,
+        which loads ip_vs itself (modprobe) when it is not."""
+        return os.path.exists(os.path.join(self.proc_root, 'net', 'ip_vs'))
+
+    def read_ipvs_rules(self):
+        """`ipvsadm -S -n` parsed (ns.parse_ipvsadm_save); None when ipvsadm is missing or failed."""
+        ipvsadm = self.bin('ipvsadm')
+        if not ipvsadm:
+            return None
+        rc, out, _err = self.run([ipvsadm, '-S', '-n'], what='ipvsadm -S -n')
+        if rc != 0:
+            return None
+        try:
+            return ns.parse_ipvsadm_save(out)
+        except ValueError as e:
+            self.errors.append('ipvsadm -S -n: %s' % e)
+            return None
+
     def device_exists(self, name=ns.KUBE_IPVS_DEVICE):
         return os.path.exists(os.path.join(self.sys_root, 'class', 'net', name))
 
@@ -219,12 +238,15 @@ class NodeReader:
         return versions
 
 
-def gather(reader, with_versions=True, rules=True, nft_tables=True, counts=True):
+def gather(reader, with_versions=True, rules=True, nft_tables=True, counts=True, ipvs_rules=False):
     """Full picture of kube-proxy state. Returns (facts, raw) where raw keeps what cleanup needs.
 
     nft_tables=False skips probing the nftables-mode tables (cleanup of the iptables or ipvs mode
     does not need them): then the nftables mode is never reported. counts=False does not count the
     iptables rules (cleanup counts what it removes itself): the rule counts in the facts are None.
+    ipvs_rules=True adds ipvs.other_rules: the `ipvsadm -S -n` lines of the IPVS services that are
+    not kube-proxy's (same split as the counts), [] when ip_vs is not loaded, None when ipvsadm is
+    missing or failed.
     """
     ipt = reader.read_iptables(rules=rules)
     summaries = {}
@@ -253,6 +275,17 @@ def gather(reader, with_versions=True, rules=True, nft_tables=True, counts=True)
     dev_addrs = reader.read_device_addresses() if dev else []
     nodeports = reader.read_nodeports(kp_sets) if ipvs_services else set()
     mine, other = ns.kube_proxy_ipvs_services(ipvs_services or [], dev_addrs, nodeports)
+
+    other_rules = None
+    if ipvs_rules:
+        # looked up first so that a missing ipvsadm is always in missing_tools
+        has_ipvsadm = reader.bin('ipvsadm') is not None
+        if ipvs_services is None:
+            other_rules = []
+        elif has_ipvsadm:
+            saved = reader.read_ipvs_rules()
+            if saved is not None:
+                other_rules = ns.ipvsadm_rules(ns.kube_proxy_ipvs_services(saved, dev_addrs, nodeports)[1])
 
     ipvs_present = bool(dev or mine or kp_sets)
     modes = ns.detect_modes(flat, ipvs_present, kp_tables)
@@ -286,6 +319,8 @@ def gather(reader, with_versions=True, rules=True, nft_tables=True, counts=True)
             'nft_elements': nft_counts['elements'],
         },
     }
+    if ipvs_rules:
+        facts['ipvs']['other_rules'] = other_rules
     if with_versions:
         facts['kernel'] = reader.kernel()
         facts['tools'] = reader.tool_versions()

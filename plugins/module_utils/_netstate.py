@@ -480,6 +480,163 @@ def plan_ipvs_cleanup(services):
     return ''.join(lines)
 
 
+# ipvsadm -S -n / ipvsadm -R: the service options, their canonical spelling in a service key
+_IPVSADM_SERVICE_OPTS = {
+    '-t': '-t',
+    '--tcp-service': '-t',
+    '-u': '-u',
+    '--udp-service': '-u',
+    '--sctp-service': '--sctp-service',
+    '-f': '-f',
+    '--fwmark-service': '-f',
+}
+_IPVSADM_KEY_PROTO = {'-t': 'tcp', '-u': 'udp', '--sctp-service': 'sctp', '-f': 'fwm'}
+
+
+def _ipvsadm_addrport(text):
+    """'10.0.0.1:80' / '[fd00::0001]:80' / '10.0.0.1' -> (address, port or None, family), IPv6 compressed."""
+    if text.startswith('['):
+        end = text.index(']')
+        rest = text[end + 1 :]
+        return _ipv6_compress(text[1:end]), int(rest[1:]) if rest.startswith(':') else None, 'ipv6'
+    if text.count(':') > 1:  # bare IPv6 without a port
+        return _ipv6_compress(text), None, 'ipv6'
+    addr, _sep, port = text.partition(':')
+    return addr, int(port) if port else None, 'ipv4'
+
+
+def _ipvsadm_endpoint_str(addr, port, family):
+    a = '[%s]' % addr if family == 'ipv6' else addr
+    return a if port is None else '%s:%d' % (a, port)
+
+
+def parse_ipvsadm_rule(line):
+    """One `ipvsadm -S` line ('-A ...' service or '-a ...' destination) -> dict.
+
+    {'kind': '-A'|'-a', 'key': service key ('-t 10.0.0.1:80', '--sctp-service [fd00::1]:80', '-f 1',
+    '-f 1 -6'), 'protocol': tcp|udp|sctp|fwm, 'address', 'port', 'fwmark', 'family',
+    'destination': real server ('10.0.0.2:80', None for '-A')}. Addresses are normalised (IPv6
+    compressed), so keys compare whatever spelling the line used. Raises ValueError for a line that
+    is not a service or destination rule.
+    """
+    if '\n' in line or '\r' in line:
+        raise ValueError('more than one line: %r' % line)
+    tokens = line.split()
+    if not tokens or tokens[0] not in ('-A', '-a', '--add-service', '--add-server'):
+        raise ValueError('not an ipvsadm -A (service) or -a (destination) rule: %r' % line)
+    kind = '-A' if tokens[0] in ('-A', '--add-service') else '-a'
+    opt = svc = real = None
+    ipv6_mark = False
+    i = 1
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok in _IPVSADM_SERVICE_OPTS and i + 1 < len(tokens):
+            if opt is not None:
+                raise ValueError('more than one service in %r' % line)
+            opt, svc = _IPVSADM_SERVICE_OPTS[tok], tokens[i + 1]
+            i += 2
+            continue
+        if tok in ('-r', '--real-server') and i + 1 < len(tokens):
+            real = tokens[i + 1]
+            i += 2
+            continue
+        if tok == '-6' or tok == '--ipv6':
+            ipv6_mark = True
+        i += 1
+    if opt is None:
+        raise ValueError('no service (-t, -u, --sctp-service, -f) in %r' % line)
+    if kind == '-a' and real is None:
+        raise ValueError('destination rule without -r in %r' % line)
+    out = {'kind': kind, 'protocol': _IPVSADM_KEY_PROTO[opt], 'fwmark': None, 'address': None, 'port': None}
+    try:
+        if opt == '-f':
+            out['fwmark'] = int(svc, 0)
+            out['family'] = 'ipv6' if ipv6_mark else 'ipv4'
+            out['key'] = '-f %d%s' % (out['fwmark'], ' -6' if ipv6_mark else '')
+        else:
+            out['address'], out['port'], out['family'] = _ipvsadm_addrport(svc)
+            out['key'] = '%s %s' % (opt, _ipvsadm_endpoint_str(out['address'], out['port'], out['family']))
+        out['destination'] = _ipvsadm_endpoint_str(*_ipvsadm_addrport(real)) if real is not None else None
+    except ValueError as e:
+        raise ValueError('bad address in %r: %s' % (line, e)) from None
+    return out
+
+
+def parse_ipvsadm_save(text):
+    """`ipvsadm -S -n` -> list of services in the order printed.
+
+    Each: parse_ipvsadm_rule() of its '-A' line plus 'service' (the line as printed),
+    'destinations' (its '-a' lines as printed) and 'destination_keys' (their real servers).
+    """
+    services = []
+    by_key = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith(('-A ', '-a ')):
+            continue
+        rule = parse_ipvsadm_rule(line)
+        if rule['kind'] == '-A':
+            svc = dict(rule, service=line, destinations=[], destination_keys=[])
+            del svc['kind'], svc['destination']
+            services.append(svc)
+            by_key[rule['key']] = svc
+        elif rule['key'] in by_key:
+            by_key[rule['key']]['destinations'].append(line)
+            by_key[rule['key']]['destination_keys'].append(rule['destination'])
+    return services
+
+
+def ipvsadm_rules(services):
+    """Services of parse_ipvsadm_save() -> [{'service': line, 'destinations': [lines]}]."""
+    return [{'service': s['service'], 'destinations': list(s['destinations'])} for s in services]
+
+
+def plan_ipvs_restore(wanted, current):
+    """Lines to feed `ipvsadm -R` so every wanted service and destination exists. Adds only.
+
+    wanted: [{'service': '-A ...', 'destinations': ['-a ...']}] (node_facts' ipvs.other_rules).
+    current: parse_ipvsadm_save() of the node. A wanted service whose key exists keeps its
+    settings (scheduler, persistence: never edited); only its missing destinations are added.
+    Returns (lines, keys) where keys are the wanted service keys in order (duplicates merged).
+    Raises ValueError for a malformed entry (a destination of another service, a '-a' as service).
+    """
+    have = {s['key']: set(s['destination_keys']) for s in current}
+    lines, keys = [], []
+    planned = {}
+    for entry in wanted:
+        svc = parse_ipvsadm_rule(entry['service'].strip())
+        if svc['kind'] != '-A':
+            raise ValueError('service %r is not an -A rule' % entry['service'])
+        key = svc['key']
+        if key not in planned:
+            keys.append(key)
+            if key in have:
+                planned[key] = have[key]
+            else:
+                planned[key] = set()
+                lines.append(entry['service'].strip())
+        for dest_line in entry.get('destinations') or ():
+            dest = parse_ipvsadm_rule(dest_line.strip())
+            if dest['kind'] != '-a' or dest['key'] != key:
+                raise ValueError('destination %r does not belong to service %r' % (dest_line, entry['service']))
+            if dest['destination'] not in planned[key]:
+                planned[key].add(dest['destination'])
+                lines.append(dest_line.strip())
+    return lines, keys
+
+
+def ipvs_present_keys(keys, current):
+    """The given service keys that exist on the node, and their destinations that exist, as
+    sorted-by-given-order strings ('-t 10.0.0.1:80', '-t 10.0.0.1:80 -r 10.0.0.2:80')."""
+    by_key = {s['key']: s for s in current}
+    out = []
+    for key in keys:
+        if key in by_key:
+            out.append(key)
+            out.extend('%s -r %s' % (key, d) for d in by_key[key]['destination_keys'])
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # kernel modules, versions
 # ---------------------------------------------------------------------------------------------

@@ -37,6 +37,16 @@ options:
       - Without C(nft) on the node the nft backend is always read with C(iptables-nft-save).
     type: bool
     default: false
+  ipvs_other_rules:
+    description:
+      - Also return the IPVS services that are not kube-proxy's (kube-vip, keepalived, fwmark services) as
+        the lines C(ipvsadm -S -n) prints, in RV(ansible_facts.kube_proxy_node.ipvs.other_rules), so that
+        M(kube_proxy.mode.ipvs_services) can put them back (one more process, C(ipvsadm -S -n), run only when
+        the C(ip_vs) module is loaded).
+      - kube-proxy starting in nftables mode flushes every IPVS service of the node, not only its own; read
+        them before that start.
+    type: bool
+    default: false
   versions:
     description:
       - Also report the kernel release, the kube-proxy kernel modules and the versions of C(nft),
@@ -48,6 +58,7 @@ notes:
   - Run it in a network namespace with C(ip netns exec) to read that namespace.
 seealso:
   - module: kube_proxy.mode.cleanup
+  - module: kube_proxy.mode.ipvs_services
 '''
 
 EXAMPLES = r'''
@@ -66,6 +77,16 @@ EXAMPLES = r'''
 - name: Count the rules of the iptables-nft backend too (slower on big nodes)
   kube_proxy.mode.node_facts:
     rules: true
+
+- name: Keep the IPVS services of kube-vip and keepalived before kube-proxy starts in nftables mode
+  kube_proxy.mode.node_facts:
+    ipvs_other_rules: true
+    versions: false
+
+- name: Put them back after kube-proxy's nftables start-up flushed them
+  kube_proxy.mode.ipvs_services:
+    services: "{{ kube_proxy_node.ipvs.other_rules }}"
+  when: kube_proxy_node.ipvs.other_rules is truthy
 '''
 
 RETURN = r'''
@@ -123,6 +144,22 @@ ansible_facts:
           type: dict
           sample: {loaded: true, services: 6, kube_proxy_services: 5, other_services: 1, kube_ipvs0: true,
                    kube_ipvs0_addresses: 3}
+          contains:
+            other_rules:
+              description:
+                - The IPVS services that are not kube-proxy's (the same split as C(other_services), read with
+                  C(ipvsadm -S -n)), one entry per service with C(service) (its C(-A) line) and C(destinations)
+                  (its C(-a) lines), exactly as C(ipvsadm -S -n) printed them (they can be fed to C(ipvsadm -R)
+                  or to M(kube_proxy.mode.ipvs_services)).
+                - An empty list when the C(ip_vs) module is not loaded; null when C(ipvsadm) is missing (it is then
+                  in C(missing_tools)) or failed (see C(errors)).
+              returned: when O(ipvs_other_rules=true)
+              type: list
+              elements: dict
+              sample: [{service: '-A -t 10.99.0.100:6443 -s rr',
+                        destinations: ['-a -t 10.99.0.100:6443 -r 10.99.0.11:6443 -m -w 1',
+                                       '-a -t 10.99.0.100:6443 -r 10.99.0.12:6443 -m -w 1']},
+                       {service: '-A -f 1 -s wlc', destinations: ['-a -f 1 -r 192.168.1.20:0 -g -w 1']}]
         ipsets:
           description: Names of the ipvs proxier's ipsets present (C(KUBE-*), C(KUBE-6-*); exact names only).
           type: list
@@ -178,10 +215,19 @@ from ansible_collections.kube_proxy.mode.plugins.module_utils._netnode import No
 
 def main():
     module = AnsibleModule(
-        argument_spec={'rules': {'type': 'bool', 'default': False}, 'versions': {'type': 'bool', 'default': True}},
+        argument_spec={
+            'rules': {'type': 'bool', 'default': False},
+            'versions': {'type': 'bool', 'default': True},
+            'ipvs_other_rules': {'type': 'bool', 'default': False},
+        },
         supports_check_mode=True,
     )
-    facts, _raw = gather(NodeReader(module), with_versions=module.params['versions'], rules=module.params['rules'])
+    facts, _raw = gather(
+        NodeReader(module),
+        with_versions=module.params['versions'],
+        rules=module.params['rules'],
+        ipvs_rules=module.params['ipvs_other_rules'],
+    )
     module.exit_json(changed=False, ansible_facts={'kube_proxy_node': facts})
 
 
