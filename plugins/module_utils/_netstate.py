@@ -550,9 +550,10 @@ def parse_ipvsadm_rule(line):
     out = {'kind': kind, 'protocol': _IPVSADM_KEY_PROTO[opt], 'fwmark': None, 'address': None, 'port': None}
     try:
         if opt == '-f':
-            out['fwmark'] = int(svc, 0)
+            mark = int(svc, 0)
+            out['fwmark'] = mark
             out['family'] = 'ipv6' if ipv6_mark else 'ipv4'
-            out['key'] = '-f %d%s' % (out['fwmark'], ' -6' if ipv6_mark else '')
+            out['key'] = '-f %d%s' % (mark, ' -6' if ipv6_mark else '')
         else:
             out['address'], out['port'], out['family'] = _ipvsadm_addrport(svc)
             out['key'] = '%s %s' % (opt, _ipvsadm_endpoint_str(out['address'], out['port'], out['family']))
