@@ -2395,7 +2395,7 @@ class Iptables:
             if self.cmd([self.bin, "-w", "5", "-t", table, "-C", chain, *spec], check=False).returncode != 0:
                 self.cmd([self.bin, "-w", "5", "-t", table, "-I", chain, "1", *spec])
 
-    def program(self, mode: str, rules: dict, with_canary: bool = True) -> None:
+    def program(self, mode: str, rules: dict) -> None:
         """Flush and rewrite the mode's static chains + current dynamic chains; delete stale dynamic chains."""
         text = []
         for table in ("filter", "nat"):
@@ -2414,7 +2414,7 @@ class Iptables:
             for c in stale:
                 text.append(f"-X {c}")
             text.append("COMMIT")
-        if with_canary:
+        if mode == "iptables":  # the iptables proxier's ipt.Monitor; the ipvs proxier has no canary
             for table in ("mangle", "nat", "filter"):
                 if CANARY not in self.chains(table):
                     text += [f"*{table}", f":{CANARY} - [0:0]", "COMMIT"]
